@@ -1,0 +1,48 @@
+# Insyn. `make run` serves the demo on http://127.0.0.1:5000; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PYTEST_ARGS ?=
+export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: help run test lint format translations system-packages clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+translations: ## Compile the translation catalogues (English)
+	@if [ -d translations ]; then $(BIN)/pybabel compile -f -d translations >/dev/null; fi
+
+run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and serve on 127.0.0.1:$(PORT)
+	$(BIN)/flask --app portal db upgrade
+	$(BIN)/flask --app portal demo load
+	@echo "Insyn: http://127.0.0.1:$(PORT)/"
+	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
+
+system-packages: ## Install the Debian packages the tests need (clamav-daemon, chromium)
+	sh scripts/ensure-system-packages.sh
+
+test: $(VENV)/.installed-dev translations system-packages ## Run the whole suite (TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev ## ruff
+	$(BIN)/ruff check .
+
+format: $(VENV)/.installed-dev ## ruff format
+	$(BIN)/ruff format .
+
+clean: ## Remove the virtualenv and the local instance data
+	rm -rf $(VENV) instance

@@ -1,0 +1,1 @@
+"""Staff workbench: registry, requests, review, publication."""

@@ -1,0 +1,26 @@
+"""Staff pages. ``bp`` is the blueprint the app factory registers at /handlaggare.
+
+The pages live in one module per area; importing them here registers their routes:
+registry (committees, service areas, providers, agreements), plans (follow-up plans),
+info_requests (information requests and letters), review (queue, submission,
+decisions, files), findings, publication (personal-data guard, redacted copies,
+withdrawal), report (yearly report on strategic agreements), dashboard (start
+page) and audit_log.
+"""
+
+from __future__ import annotations
+
+from admin import (  # noqa: F401  (imported for their routes)
+    audit_log,
+    dashboard,
+    findings,
+    info_requests,
+    plans,
+    publication,
+    registry,
+    report,
+    review,
+)
+from admin.blueprint import bp
+
+__all__ = ["bp"]

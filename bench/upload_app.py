@@ -1,0 +1,65 @@
+"""Bench-only WSGI app for ``bench/upload.py``: the real app plus two bare routes.
+
+Not part of the portal and never deployed. It is the app from
+``portal.create_app`` (so ``storage.init_app``, the spooling request class and
+the error handlers are the production ones) with one upload route that calls
+``storage.uploads.accept_upload`` and commits, and one download route that calls
+``storage.downloads.send_attachment`` — the pipeline the provider pages use,
+without login and forms in the way. Configuration: JSON in ``INSYN_BENCH_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import sys
+
+from flask import request
+
+from portal import create_app
+from portal.extensions import csrf, db
+from portal.models import Attachment
+from storage.downloads import send_attachment
+from storage.uploads import UploadError, accept_upload
+
+logging.basicConfig(stream=sys.stderr, format="%(name)s %(message)s")
+logging.getLogger("storage").setLevel(logging.INFO)  # per-upload timings into gunicorn.log
+app = create_app(json.loads(os.environ["INSYN_BENCH_CONFIG"]))
+with app.app_context():
+    db.create_all()
+
+
+@csrf.exempt
+def upload():
+    try:
+        attachment = accept_upload(request.files["file"], uploader=None, slot="bench")
+    except UploadError as error:
+        db.session.rollback()
+        return {"error": error.message, "code": error.code}, error.status
+    db.session.commit()
+    return {"id": attachment.id, "sha256": attachment.sha256, "size": attachment.size,
+            "status": attachment.scan_status.value}, 201
+
+
+def download(attachment_id: int):
+    return send_attachment(db.get_or_404(Attachment, attachment_id))
+
+
+def rss():
+    """Peak resident set size of this worker since start or the last reset, in KiB."""
+    return {"max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+
+
+@csrf.exempt
+def reset_rss():
+    with open("/proc/self/clear_refs", "w") as handle:  # Linux: restart the peak from now
+        handle.write("5")
+    return rss()
+
+
+app.add_url_rule("/_bench/upload", "bench_upload", upload, methods=["POST"])
+app.add_url_rule("/_bench/files/<int:attachment_id>", "bench_download", download)
+app.add_url_rule("/_bench/rss", "bench_rss", rss)
+app.add_url_rule("/_bench/rss/reset", "bench_rss_reset", reset_rss, methods=["POST"])

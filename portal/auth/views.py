@@ -1,0 +1,173 @@
+"""Login, logout, password reset, password change and two-factor setup."""
+
+from __future__ import annotations
+
+import pyotp
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from portal import audit, mail
+from portal.auth import bp
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    TotpForm,
+)
+from portal.auth.passwords import hash_password, verify_password
+from portal.auth.session import end_all_sessions, home_for, logout, start_session
+from portal.auth.tokens import reset_token, user_from_reset_token
+from portal.extensions import db, limiter
+from portal.models import User
+
+LOGIN_FAILED = _l("Fel e-postadress eller lösenord.")
+GENERIC_RESET = _l(
+    "Om adressen hör till ett konto har vi skickat en länk för att välja nytt lösenord. "
+    "Länken gäller i en timme."
+)
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+@bp.route("/logga-in", methods=["GET", "POST"])
+@limiter.limit("20 per 5 minutes", methods=["POST"], deduct_when=_failed)
+@limiter.limit("5 per 15 minutes", key_func=_account_key, methods=["POST"], deduct_when=_failed)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(db.select(User).filter_by(email=email))
+        password_ok = verify_password(user.password_hash if user else None, form.password.data)
+        if user is not None and password_ok and user.active:
+            if user.totp_secret:
+                session["pending_2fa"] = [user.id, user.session_version]
+                return redirect(url_for("auth.login_code", next=request.args.get("next")))
+            start_session(user)
+            return redirect(_safe_next(home_for(user)))
+        audit.record("auth.login_failed", actor=None, email=email)
+        db.session.commit()
+        flash(str(LOGIN_FAILED), "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logga-in/kod", methods=["GET", "POST"])
+@limiter.limit("10 per 5 minutes", methods=["POST"], deduct_when=_failed)
+def login_code():
+    pending = session.get("pending_2fa")
+    user = db.session.get(User, pending[0]) if pending else None
+    if user is None or user.session_version != pending[1] or not user.totp_secret:
+        return redirect(url_for("auth.login"))
+    form = TotpForm()
+    if form.validate_on_submit():
+        if pyotp.TOTP(user.totp_secret).verify(form.code.data.strip(), valid_window=1):
+            start_session(user)
+            return redirect(_safe_next(home_for(user)))
+        flash(_("Koden stämmer inte. Kontrollera klockan i din app och försök igen."), "error")
+        return render_template("auth/login_code.html", form=form), 401
+    return render_template("auth/login_code.html", form=form)
+
+
+@bp.route("/logga-ut", methods=["POST"])
+def logout_view():
+    logout()
+    flash(_("Du är utloggad."), "info")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/glomt-losenord", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(db.select(User).filter_by(email=email))
+        if user is not None and user.active:
+            link = url_for("auth.reset_password", token=reset_token(user), _external=True)
+            mail.queue(user.email, _("Välj nytt lösenord i Insyn"), "password_reset", link=link)
+            audit.record("auth.reset_requested", user, actor=user)
+            db.session.commit()
+        flash(str(GENERIC_RESET), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/aterstall/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = user_from_reset_token(token)
+    if user is None:
+        flash(_("Länken är ogiltig eller för gammal. Begär en ny."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = NewPasswordForm(email=user.email)
+    if form.validate_on_submit():
+        _set_password(user, form.password.data, "auth.password_reset")
+        flash(_("Lösenordet är bytt. Logga in med det nya lösenordet."), "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.route("/konto/losenord", methods=["GET", "POST"])
+@login_required
+def change_password():
+    user = current_user._get_current_object()
+    form = ChangePasswordForm(email=user.email)
+    if form.validate_on_submit():
+        if not verify_password(user.password_hash, form.current.data):
+            form.current.errors.append(_("Det nuvarande lösenordet stämmer inte."))
+        else:
+            _set_password(user, form.password.data, "auth.password_changed")
+            start_session(user)
+            flash(_("Lösenordet är bytt. Dina andra inloggningar har avslutats."), "info")
+            return redirect(home_for(user))
+    return render_template("auth/change_password.html", form=form)
+
+
+def _set_password(user: User, password: str, action: str) -> None:
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+    audit.record(action, user, actor=user)
+    db.session.commit()
+
+
+@bp.route("/konto/tvafaktor", methods=["GET", "POST"])
+@login_required
+def totp_setup():
+    user = current_user._get_current_object()
+    if not user.role.is_staff:
+        abort(404)
+    secret = session.setdefault("totp_candidate", pyotp.random_base32())
+    form = TotpForm()
+    if form.validate_on_submit():
+        if pyotp.TOTP(secret).verify(form.code.data.strip(), valid_window=1):
+            user.totp_secret = secret
+            session.pop("totp_candidate")
+            audit.record("auth.totp_enabled", user, actor=user)
+            db.session.commit()
+            flash(_("Tvåfaktorsinloggning är aktiverad."), "info")
+            return redirect(home_for(user))
+        form.code.errors.append(_("Koden stämmer inte. Försök igen med nästa kod i appen."))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Insyn")
+    return render_template("auth/totp_setup.html", form=form, secret=secret, uri=uri)
+
+
+@bp.route("/sprak/<code>", methods=["POST"])
+def set_language(code: str):
+    if code in ("sv", "en"):
+        session["lang"] = code
+    return redirect(_safe_next(url_for("public.index")))

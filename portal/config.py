@@ -1,0 +1,63 @@
+"""Settings, read only from ``PORTAL_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable portal."""
+
+
+def from_environment(instance_path: str, environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from the environment.
+
+    Defaults give the embedded setup: SQLite and a folder under ``instance/``,
+    no virus scanner, no mail server (mails are kept in the outbox).
+    """
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    mode = env.get("PORTAL_ENV", "development")
+    if mode not in ("development", "production"):
+        raise ConfigError(f"PORTAL_ENV must be development or production, not {mode!r}")
+    production = mode == "production"
+    secret = env.get("PORTAL_SECRET_KEY")
+    if production and not secret:
+        raise ConfigError("PORTAL_SECRET_KEY is required when PORTAL_ENV=production")
+    if production and not env.get("PORTAL_CLAMD_URL"):
+        raise ConfigError("PORTAL_CLAMD_URL is required when PORTAL_ENV=production")
+    max_upload_mb = int(env.get("PORTAL_MAX_UPLOAD_MB", "200"))
+    return {
+        "PORTAL_ENV": mode,
+        "SECRET_KEY": secret or "development-only-not-secret",
+        "SQLALCHEMY_DATABASE_URI": env.get(
+            "PORTAL_DATABASE_URL", f"sqlite:///{instance / 'insyn.sqlite'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "STORAGE_URL": env.get("PORTAL_STORAGE_URL", f"file://{instance / 'files'}"),
+        "CLAMD_URL": env.get("PORTAL_CLAMD_URL", ""),
+        "CLAMD_TIMEOUT": float(env.get("PORTAL_CLAMD_TIMEOUT", "60")),
+        "SMTP_URL": env.get("PORTAL_SMTP_URL", ""),
+        "MAIL_FROM": env.get("PORTAL_MAIL_FROM", "insyn@kommun.example"),
+        "BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "MUNICIPALITY": env.get("PORTAL_MUNICIPALITY", "Exempelby kommun"),
+        "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
+        "MAX_FILES_PER_REQUEST": int(env.get("PORTAL_MAX_FILES_PER_REQUEST", "5")),
+        "UPLOAD_TMP": env.get("PORTAL_UPLOAD_TMP", str(instance / "upload-tmp")),
+        "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": production,
+        "SESSION_IDLE_MINUTES": int(env.get("PORTAL_SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(env.get("PORTAL_SESSION_MAX_HOURS", "12")),
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        "INVITATION_MAX_AGE": 7 * 24 * 3600,
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+    }

@@ -1,0 +1,1 @@
+"""Documents: text extraction from uploads (:mod:`portal.documents.text`)."""

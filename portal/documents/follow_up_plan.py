@@ -1,0 +1,133 @@
+"""The committee's follow-up plan as a Word document, for the committee's decision."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from flask import current_app
+
+from portal.dates import today
+from portal.documents._layout import (
+    add_table,
+    add_text,
+    add_toc,
+    long_date,
+    new_document,
+    to_bytes,
+)
+from portal.models import FollowUpForm, FollowUpItem, FollowUpPlan
+
+FORMS = {
+    FollowUpForm.SUPERVISION: "Tillsyn",
+    FollowUpForm.OPERATIONS: "Verksamhetsuppföljning",
+    FollowUpForm.CONTRACT: "Avtalsuppföljning",
+    FollowUpForm.INDIVIDUAL: "Individuppföljning",
+    FollowUpForm.TARGETED_INSIGHT: "Riktad insyn",
+}
+FORM_TEXT = {
+    FollowUpForm.SUPERVISION: "granskning av att verksamheten följer lagar och föreskrifter",
+    FollowUpForm.OPERATIONS: "uppföljning av verksamhetens kvalitet och resultat",
+    FollowUpForm.CONTRACT: "uppföljning av att utföraren uppfyller avtalets krav",
+    FollowUpForm.INDIVIDUAL: "uppföljning av insatser för den enskilde",
+    FollowUpForm.TARGETED_INSIGHT: "särskilt begärda uppgifter för allmänhetens insyn",
+}
+
+
+def subject(item: FollowUpItem) -> str:
+    if item.agreement is not None:
+        a = item.agreement
+        return f"Avtal {a.reference}: {a.provider.name} ({a.service_area.name})"
+    return f"Verksamhetsområde: {item.service_area.name}" if item.service_area else ""
+
+
+def timetable(item: FollowUpItem) -> str:
+    parts = []
+    if item.planned_from:
+        span = item.planned_from.isoformat()
+        if item.planned_to:
+            span += f" – {item.planned_to.isoformat()}"
+        parts.append(span)
+    if item.interval:
+        parts.append(item.interval)
+    return "; ".join(parts) or "–"
+
+
+def feedback(item: FollowUpItem) -> str:
+    to = [("nämnden", item.feedback_committee), ("utföraren", item.feedback_provider),
+          ("allmänheten", item.feedback_public)]
+    return ", ".join(name for name, on in to if on) or "–"
+
+
+def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
+    municipality = current_app.config["MUNICIPALITY"]
+    committee = plan.committee
+    title = f"Uppföljningsplan {plan.year}"
+    document = new_document(
+        title=title,
+        subtitle=f"{committee.name}, {municipality}",
+        municipality=municipality,
+        author=committee.name,
+        landscape=True,
+    )
+    status = (
+        f"Beslutad av {committee.name} {long_date(plan.adopted_on)}."
+        if plan.adopted_on
+        else f"Förslag till beslut, utskrivet {long_date(today())}."
+    )
+    document.add_paragraph(status)
+    add_toc(document)
+
+    document.add_heading("Inledning", level=1)
+    document.add_paragraph(
+        f"Enligt kommunallagen (10 kap. 7–9 §§) och kommunfullmäktiges program för uppföljning "
+        f"av verksamhet som utförs av privata utförare ska {committee.name} varje år anta en "
+        f"plan för uppföljningen. Planen anger vad som följs upp, i vilken form, vem som är "
+        f"ansvarig, tidplan och intervall samt hur och till vem resultatet återkopplas. "
+        f"Verksamhet i egen regi följs upp på samma sätt som verksamhet som utförs av "
+        f"privata utförare."
+    )
+    document.add_heading("Former för uppföljning", level=2)
+    for form, text in FORM_TEXT.items():
+        document.add_paragraph(f"{FORMS[form]}: {text}.", style="List Bullet")
+
+    document.add_heading("Sammanställning", level=1)
+    if plan.items:
+        add_table(
+            document,
+            ["Vad som följs upp", "Form", "Ansvarig", "Tidplan", "Återkoppling till",
+             "Fokusområden"],
+            (
+                [subject(i), FORMS[i.form], i.responsible, timetable(i), feedback(i),
+                 i.focus_areas or "–"]
+                for i in plan.items
+            ),
+            widths=[6.5, 3.5, 3.0, 4.0, 3.5, 4.5],
+        )
+    else:
+        document.add_paragraph("Planen har inga punkter.")
+
+    by_form: dict[FollowUpForm, list[FollowUpItem]] = defaultdict(list)
+    for item in plan.items:
+        by_form[item.form].append(item)
+    document.add_heading("Uppföljning per form", level=1)
+    for form in FollowUpForm:
+        items = by_form.get(form)
+        if not items:
+            continue
+        document.add_heading(FORMS[form], level=2)
+        for item in items:
+            document.add_paragraph(subject(item), style="List Bullet")
+            add_text(
+                document,
+                f"Ansvarig: {item.responsible}. Tidplan: {timetable(item)}. "
+                f"Återkoppling till {feedback(item)}."
+                + (f" Fokusområden: {item.focus_areas}." if item.focus_areas else ""),
+            )
+
+    document.add_heading("Återkoppling och insyn", level=1)
+    document.add_paragraph(
+        "Resultatet av uppföljningen redovisas för nämnden och återkopplas till utförarna. "
+        "Det som återkopplas till allmänheten publiceras på kommunens webbplats, efter "
+        "sekretessprövning och kontroll av personuppgifter."
+    )
+    return to_bytes(document)

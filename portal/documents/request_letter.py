@@ -1,0 +1,150 @@
+"""The request letter (begäran om information) as a Word document.
+
+The committee states precisely which information it asks for (the seeds: a
+committee that asks a provider for information states exactly what it wants):
+every field with its form of answer, whether it is required and whether it is
+meant for publication, the instructions, the deadline and how to answer.
+Used by the provider portal (download) and by staff (attachment to the request).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.shared import Pt
+from flask import current_app
+
+from portal.dates import today
+from portal.extensions import db
+from portal.models import FieldType, InformationRequest, Provider, SubmissionKind, User
+
+ANSWER_FORMS = {
+    FieldType.TEXT: "Fritext",
+    FieldType.NUMBER: "Tal",
+    FieldType.PERCENTAGE: "Procent (0–100)",
+    FieldType.YES_NO: "Ja eller nej",
+    FieldType.DATE: "Datum (ÅÅÅÅ-MM-DD)",
+    FieldType.FILE: "Bifogad fil",
+}
+
+KIND_WORDS = {
+    SubmissionKind.TRANSPARENCY_INFO: "uppgifter för uppföljning och allmänhetens insyn",
+    SubmissionKind.DEVIATION_REPORT: "en avvikelserapport",
+    SubmissionKind.ACTION_PLAN: "en åtgärdsplan",
+}
+
+
+def _long_date(day: date) -> str:
+    months = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+              "september", "oktober", "november", "december")
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def request_letter(info_request: InformationRequest, provider: Provider | None = None) -> bytes:
+    """The letter for ``provider`` (or for every recipient, when None) as .docx bytes."""
+    config = current_app.config
+    municipality = config["MUNICIPALITY"]
+    committee = info_request.committee
+    issued = info_request.created_at.date() if info_request.created_at else today()
+
+    document = Document()
+    document.core_properties.title = f"Begäran om information: {info_request.title}"
+    document.core_properties.author = f"{committee.name}, {municipality}"
+    document.core_properties.subject = info_request.registration_number or ""
+    style = document.styles["Normal"]
+    style.font.name = "Calibri"
+    style.font.size = Pt(11)
+
+    head = document.add_paragraph()
+    head.add_run(f"{municipality}\n").bold = True
+    head.add_run(committee.name)
+    meta = document.add_paragraph()
+    meta.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    meta.add_run(f"Datum: {issued.isoformat()}\n")
+    meta.add_run(f"Diarienummer: {info_request.registration_number or '–'}")
+
+    to = document.add_paragraph()
+    to.add_run("Till: ").bold = True
+    if provider is not None:
+        to.add_run(f"{provider.name}, organisationsnummer {provider.org_number}")
+    elif info_request.service_area is not None:
+        to.add_run(f"Utförarna inom {info_request.service_area.name}")
+    else:
+        to.add_run("Berörda utförare")
+
+    document.add_heading(f"Begäran om information: {info_request.title}", level=1)
+    document.add_paragraph(
+        f"Enligt kommunallagen (10 kap. 7–9 §§) ska kommunen följa upp verksamhet som "
+        f"utförs på dess uppdrag och se till att allmänheten får insyn i hur den utförs. "
+        f"{committee.name} begär därför {KIND_WORDS[info_request.kind]} enligt nedan."
+    )
+    if info_request.agreement is not None:
+        document.add_paragraph(
+            f"Begäran gäller avtal {info_request.agreement.reference} "
+            f"({info_request.agreement.service_area.name})."
+        )
+    deadline = document.add_paragraph()
+    deadline.add_run("Svara senast: ").bold = True
+    deadline.add_run(f"{_long_date(info_request.deadline)} ({info_request.deadline.isoformat()})")
+
+    if info_request.instructions:
+        document.add_heading("Anvisningar", level=2)
+        for paragraph in info_request.instructions.splitlines():
+            if paragraph.strip():
+                document.add_paragraph(paragraph.strip())
+
+    document.add_heading("Uppgifter som ska lämnas", level=2)
+    table = document.add_table(rows=1, cols=5)
+    table.style = "Table Grid"
+    for cell, text in zip(
+        table.rows[0].cells,
+        ("Nr", "Uppgift", "Svarsform", "Obligatorisk", "Kan publiceras"),
+        strict=True,
+    ):
+        cell.text = ""
+        cell.paragraphs[0].add_run(text).bold = True
+    for number, field in enumerate(info_request.fields, 1):
+        cells = table.add_row().cells
+        cells[0].text = str(number)
+        cells[1].text = field.label
+        if field.help_text:
+            cells[1].add_paragraph(field.help_text).runs[0].italic = True
+        answer_form = ANSWER_FORMS[field.type]
+        if field.unit and field.type == FieldType.NUMBER:
+            answer_form = f"{answer_form} ({field.unit})"
+        cells[2].text = answer_form
+        cells[3].text = "Ja" if field.required else "Nej"
+        cells[4].text = "Ja" if field.for_publication else "Nej"
+
+    document.add_heading("Så lämnar ni svaret", level=2)
+    base = config["BASE_URL"].rstrip("/")
+    document.add_paragraph(
+        f"Logga in i Insyn, {base}/utforare/, och välj begäran under ”Att svara på”. "
+        "Ni kan spara svaret som utkast och fortsätta senare; alla i er organisation som har "
+        "konto i Insyn kan arbeta i samma utkast. När ni skickar in får ni ett diarienummer "
+        "och ett kvitto."
+    )
+    if any(f.for_publication for f in info_request.fields):
+        document.add_paragraph(
+            "Uppgifter markerade ”Kan publiceras” kan efter kommunens granskning publiceras på "
+            "kommunens webbplats. Lämna därför inga personuppgifter och inga uppgifter om "
+            "enskilda brukare. Uppgifter som ni anser omfattas av sekretess ska ni märka och "
+            "motivera i svaret."
+        )
+    if info_request.recurs_yearly:
+        document.add_paragraph("Begäran återkommer varje år.")
+
+    document.add_heading("Kontakt", level=2)
+    creator = (
+        db.session.get(User, info_request.created_by_id) if info_request.created_by_id else None
+    )
+    if creator is not None:
+        document.add_paragraph(f"{creator.name or creator.email}, {creator.email}")
+    document.add_paragraph(f"{committee.name}, {municipality}")
+
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

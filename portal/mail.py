@@ -1,0 +1,84 @@
+"""E-mail through an outbox: mails are rows written in the transaction that caused them,
+sent after commit, and retried by ``flask --app portal mail retry`` when SMTP was down."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context, render_template
+
+from portal.extensions import db
+from portal.models import OutboundMail
+from portal.models.base import utcnow
+
+log = logging.getLogger(__name__)
+SMTP_TIMEOUT = 10
+
+
+def queue(recipient: str, subject: str, template: str, **context) -> OutboundMail:
+    """Write a mail (body from ``templates/email/<template>.txt``) to the outbox."""
+    mail = OutboundMail(
+        recipient=recipient,
+        subject=subject,
+        body=render_template(f"email/{template}.txt", **context),
+    )
+    db.session.add(mail)
+    if has_request_context():
+        g.setdefault("queued_mails", []).append(mail)
+    return mail
+
+
+def send_queued_after_request() -> None:
+    """Send what this request queued, if its transaction committed (teardown hook)."""
+    mails = g.pop("queued_mails", [])
+    ids = [m.id for m in mails if sa.inspect(m).persistent and m.id is not None]
+    if ids:
+        deliver(OutboundMail.id.in_(ids))
+
+
+def deliver(condition=None) -> tuple[int, int]:
+    """Try to send the unsent mails matching ``condition``; returns (sent, failed)."""
+    pending = db.session.scalars(
+        sa.select(OutboundMail)
+        .where(OutboundMail.sent_at.is_(None), condition if condition is not None else sa.true())
+        .order_by(OutboundMail.id)
+    ).all()
+    sent = failed = 0
+    for mail in pending:
+        try:
+            _send(mail)
+        except (OSError, smtplib.SMTPException) as exc:
+            mail.attempts += 1
+            mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            failed += 1
+            log.warning("mail %s to %s not sent: %s", mail.id, mail.recipient, exc)
+        else:
+            mail.attempts += 1
+            mail.sent_at = utcnow()
+            sent += 1
+        db.session.commit()
+    return sent, failed
+
+
+def _send(mail: OutboundMail) -> None:
+    url = current_app.config["SMTP_URL"]
+    if not url:
+        # Embedded default: no mail server, the mail goes to the log.
+        log.info("mail to %s: %s\n%s", mail.recipient, mail.subject, mail.body)
+        return
+    parts = urlsplit(url)
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    message["Message-ID"] = f"<outbox-{mail.id}@insyn>"
+    message.set_content(mail.body)
+    with smtplib.SMTP(parts.hostname, parts.port or 25, timeout=SMTP_TIMEOUT) as smtp:
+        if parts.username:
+            smtp.starttls()
+            smtp.login(parts.username, parts.password or "")
+        smtp.send_message(message)

@@ -1,0 +1,64 @@
+"""The domain model (see DESIGN.md); one module per aggregate."""
+
+from portal.models.audit import AuditEvent, OutboundMail
+from portal.models.organisation import (
+    Agreement,
+    Committee,
+    Impact,
+    Ownership,
+    Provider,
+    Route,
+    ServiceArea,
+)
+from portal.models.plan import FollowUpForm, FollowUpItem, FollowUpPlan
+from portal.models.publication import Publication, PublicationState, PublishedDocument
+from portal.models.request import FieldType, InformationRequest, RequestField, SubmissionKind
+from portal.models.submission import (
+    Attachment,
+    Finding,
+    RegistrationCounter,
+    ReviewEvent,
+    ReviewState,
+    ScanStatus,
+    Submission,
+    SubmissionVersion,
+)
+from portal.models.user import Role, Setting, User
+
+__all__ = [
+    "Agreement",
+    "Attachment",
+    "AuditEvent",
+    "Committee",
+    "FieldType",
+    "Finding",
+    "FollowUpForm",
+    "FollowUpItem",
+    "FollowUpPlan",
+    "Impact",
+    "InformationRequest",
+    "OutboundMail",
+    "Ownership",
+    "Provider",
+    "Publication",
+    "PublicationState",
+    "PublishedDocument",
+    "RegistrationCounter",
+    "RequestField",
+    "ReviewEvent",
+    "ReviewState",
+    "Role",
+    "ScanStatus",
+    "Route",
+    "ServiceArea",
+    "Setting",
+    "Submission",
+    "SubmissionKind",
+    "SubmissionVersion",
+    "User",
+]
+
+# Appended: the provider portal's bookkeeping (migration 0004_provider_bookkeeping).
+from portal.models.bookkeeping import CreationKey, ReminderSent  # noqa: E402
+
+__all__ += ["CreationKey", "ReminderSent"]

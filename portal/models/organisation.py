@@ -1,0 +1,127 @@
+"""The municipality's side and the providers: committees, service areas, providers, agreements."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from stdnum.se import orgnr
+
+from portal.extensions import db
+from portal.models.base import enum_column
+
+
+class Ownership(enum.StrEnum):
+    PRIVATE = "private"
+    IN_HOUSE = "in_house"
+    MUNICIPAL_COMPANY = "municipal_company"
+    NON_PROFIT = "non_profit"
+
+
+class Route(enum.StrEnum):
+    CUSTOMER_CHOICE = "customer_choice"
+    PROCUREMENT = "procurement"
+    DIRECT_AWARD = "direct_award"
+    PARTNERSHIP = "partnership"
+    IN_HOUSE_ASSIGNMENT = "in_house_assignment"
+
+
+class Impact(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+# Agreements worth at least this much a year, or of high impact and at least the
+# lower threshold, are strategic (the seeds: "betydande värde eller stor påverkan").
+STRATEGIC_VALUE_SEK = Decimal("10000000")
+STRATEGIC_VALUE_HIGH_IMPACT_SEK = Decimal("2000000")
+
+
+class Committee(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceArea(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"))
+    committee: Mapped[Committee] = relationship()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Provider(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # In-house units share the municipality's organisation number, so it is not unique.
+    org_number: Mapped[str] = mapped_column(sa.String(11), index=True)
+    ownership: Mapped[Ownership] = mapped_column(enum_column(Ownership))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    website: Mapped[str | None] = mapped_column(sa.String(300))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    agreements: Mapped[list[Agreement]] = relationship(back_populates="provider")
+
+    @validates("org_number")
+    def _valid_org_number(self, key: str, value: str) -> str:
+        """Store the organisation number as NNNNNN-NNNN after checking its Luhn digit."""
+        return orgnr.format(orgnr.validate(value))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agreement(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(60))
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id"), index=True)
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"), index=True)
+    service_area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_area.id"), index=True)
+    route: Mapped[Route] = mapped_column(enum_column(Route))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date | None]
+    yearly_value_sek: Mapped[Decimal] = mapped_column(sa.Numeric(14, 0), default=0)
+    impact: Mapped[Impact] = mapped_column(enum_column(Impact), default=Impact.LOW)
+    strategic_override: Mapped[bool | None]
+    strategic_override_reason: Mapped[str | None] = mapped_column(sa.Text)
+    responsible_officer: Mapped[str] = mapped_column(sa.String(200), default="")
+    quality_requirements: Mapped[str] = mapped_column(sa.Text, default="")
+
+    provider: Mapped[Provider] = relationship(back_populates="agreements")
+    committee: Mapped[Committee] = relationship()
+    service_area: Mapped[ServiceArea] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("committee_id", "reference", name="uq_agreement_reference"),
+        sa.CheckConstraint(
+            "strategic_override IS NULL OR strategic_override_reason IS NOT NULL",
+            name="override_has_reason",
+        ),
+        sa.CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="period_order"),
+    )
+
+    @property
+    def strategic_by_rule(self) -> bool:
+        value = Decimal(self.yearly_value_sek or 0)
+        return value >= STRATEGIC_VALUE_SEK or (
+            self.impact == Impact.HIGH and value >= STRATEGIC_VALUE_HIGH_IMPACT_SEK
+        )
+
+    @property
+    def strategic(self) -> bool:
+        if self.strategic_override is not None:
+            return self.strategic_override
+        return self.strategic_by_rule
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.provider.name}"

@@ -1,0 +1,238 @@
+"""Submissions with immutable versions, their attachments and review events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from portal.extensions import db
+from portal.models.base import UtcDateTime, enum_column, utcnow
+from portal.models.organisation import Agreement, Committee, Provider, ServiceArea
+from portal.models.request import InformationRequest, SubmissionKind
+from portal.models.user import User
+
+
+class ReviewState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CLARIFICATION_REQUESTED = "clarification_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class ScanStatus(enum.StrEnum):
+    CLEAN = "clean"
+    PENDING_SCAN = "pending_scan"
+    # Scanning switched off (development without clamd): usable, but never published.
+    NOT_SCANNED = "not_scanned"
+
+
+class RegistrationCounter(db.Model):
+    """The last registration number handed out per committee and year."""
+
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Submission(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SubmissionKind] = mapped_column(enum_column(SubmissionKind))
+    state: Mapped[ReviewState] = mapped_column(
+        enum_column(ReviewState), default=ReviewState.DRAFT, index=True
+    )
+    committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"), index=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("information_request.id"), index=True
+    )
+    agreement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agreement.id"))
+    service_area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_area.id"))
+    # An action plan answers a deviation report or a finding.
+    deviation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission.id"))
+    finding_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finding.id"))
+    registration_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    issued_on: Mapped[date | None]
+    deadline: Mapped[date | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lock_version: Mapped[int] = mapped_column(default=1)
+
+    committee: Mapped[Committee] = relationship()
+    provider: Mapped[Provider] = relationship()
+    request: Mapped[InformationRequest | None] = relationship()
+    agreement: Mapped[Agreement | None] = relationship()
+    service_area: Mapped[ServiceArea | None] = relationship()
+    deviation: Mapped[Submission | None] = relationship(remote_side=[id])
+    finding: Mapped[Finding | None] = relationship(back_populates="action_plans")
+    versions: Mapped[list[SubmissionVersion]] = relationship(
+        back_populates="submission",
+        cascade="all, delete-orphan",
+        order_by="SubmissionVersion.number",
+    )
+    events: Mapped[list[ReviewEvent]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="ReviewEvent.id"
+    )
+
+    __mapper_args__ = {"version_id_col": lock_version}
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind <> 'transparency_info' OR request_id IS NOT NULL", name="info_answers_request"
+        ),
+        sa.Index("ix_submission_queue", "committee_id", "state", "submitted_at"),
+    )
+
+    @property
+    def latest(self) -> SubmissionVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def current_draft(self) -> SubmissionVersion | None:
+        latest = self.latest
+        return latest if latest is not None and latest.submitted_at is None else None
+
+    @property
+    def submitted_versions(self) -> list[SubmissionVersion]:
+        return [v for v in self.versions if v.submitted_at is not None]
+
+    def overdue(self, today: date) -> bool:
+        waiting = self.state in (ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED)
+        return waiting and self.deadline is not None and today > self.deadline
+
+    def very_overdue(self, today: date) -> bool:
+        """Past the deadline by more than the time that was allowed."""
+        if not self.overdue(today) or self.issued_on is None:
+            return False
+        allowed = max(self.deadline - self.issued_on, timedelta(days=1))
+        return today > self.deadline + allowed
+
+
+class SubmissionVersion(db.Model):
+    """A version is editable while it is a draft and frozen once submitted."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submission.id"), index=True)
+    number: Mapped[int]
+    answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="version", order_by="Attachment.id"
+    )
+
+    __table_args__ = (sa.UniqueConstraint("submission_id", "number", name="uq_version_number"),)
+
+    @property
+    def frozen(self) -> bool:
+        return self.submitted_at is not None
+
+
+class Attachment(db.Model):
+    """A stored file. The object key derives from its sha256 and scan status, never its name."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submission_version.id"), index=True
+    )
+    # The answer this file belongs to: a request field key, or "evidence-N" for a measure.
+    slot: Mapped[str] = mapped_column(sa.String(40), default="")
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(120))
+    display_name: Mapped[str] = mapped_column(sa.String(200))
+    scan_status: Mapped[ScanStatus] = mapped_column(enum_column(ScanStatus), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    scanned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A redacted copy uploaded by a publisher has no version of its own: it belongs to the
+    # attachment it masks, and through that to the submission (for access and publication).
+    redacts_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachment.id"), index=True)
+
+    version: Mapped[SubmissionVersion | None] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User | None] = relationship()
+    redacts: Mapped[Attachment | None] = relationship(remote_side=[id], foreign_keys=[redacts_id])
+
+    @property
+    def storage_key(self) -> str:
+        prefix = "quarantine" if self.scan_status == ScanStatus.PENDING_SCAN else "clean"
+        return f"{prefix}/{self.sha256}"
+
+    @property
+    def released(self) -> bool:
+        """Reviewers may open it (the public additionally needs a publication)."""
+        return self.scan_status != ScanStatus.PENDING_SCAN
+
+
+class ReviewEvent(db.Model):
+    """Every state change, comment and decision on a submission."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submission.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    from_state: Mapped[ReviewState] = mapped_column(enum_column(ReviewState, "from_state"))
+    to_state: Mapped[ReviewState] = mapped_column(enum_column(ReviewState, "to_state"))
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Finding(db.Model):
+    """Staff's follow-up result on an agreement (iakttagelse)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreement.id"), index=True)
+    assessed_on: Mapped[date]
+    meets_requirements: Mapped[bool]
+    deficiencies: Mapped[str] = mapped_column(sa.Text, default="")
+    goal_effect: Mapped[str] = mapped_column(sa.Text, default="")
+    action_plan_due: Mapped[date | None]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    agreement: Mapped[Agreement] = relationship()
+    action_plans: Mapped[list[Submission]] = relationship(back_populates="finding")
+
+
+class FrozenVersionError(RuntimeError):
+    """Someone tried to change a submitted version."""
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _submitted_versions_are_immutable(session, flush_context, instances) -> None:
+    for obj in session.dirty:
+        if isinstance(obj, SubmissionVersion) and session.is_modified(obj):
+            history = sa.inspect(obj).attrs.submitted_at.history
+            if any(value is not None for value in (*history.unchanged, *history.deleted)):
+                raise FrozenVersionError(f"version {obj.number} of submission {obj.submission_id}")
+    for obj in session.deleted:
+        if isinstance(obj, SubmissionVersion) and obj.submitted_at is not None:
+            raise FrozenVersionError(f"version {obj.number} of submission {obj.submission_id}")
+
+
+# The public search filters and counts by service area (migration 0003_public_search).
+sa.Index("ix_submission_service_area_id", Submission.service_area_id)
+
+# The staff dashboard and submission page (migration 0005_staff_indexes).
+sa.Index("ix_submission_deviation_id", Submission.deviation_id)
+sa.Index("ix_submission_finding_id", Submission.finding_id)
+sa.Index("ix_submission_kind_state", Submission.kind, Submission.state)

@@ -1,0 +1,156 @@
+"""The one place that answers "may this user do this to this object".
+
+Provider users are confined to their own organisation, staff to their committees,
+administrators reach everything. Loaders answer 404 both for what does not exist
+and for what the user may not see, so existence does not leak.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TypeVar
+
+from flask import abort
+from flask_login import current_user
+
+from portal.extensions import db
+from portal.models import (
+    Agreement,
+    Attachment,
+    Committee,
+    Finding,
+    FollowUpPlan,
+    InformationRequest,
+    Provider,
+    Publication,
+    Role,
+    ServiceArea,
+    Submission,
+    SubmissionVersion,
+    User,
+)
+
+T = TypeVar("T")
+
+
+class Action(enum.StrEnum):
+    VIEW = "view"
+    ANSWER = "answer"  # edit drafts, submit, resubmit, update progress: the provider's side
+    REVIEW = "review"  # requests, registry, decisions, findings: the reviewer's side
+    PUBLISH = "publish"  # publish and withdraw
+    MANAGE_COLLEAGUES = "manage_colleagues"
+    ADMINISTER = "administer"
+
+
+STAFF_ACTIONS = {
+    Role.REVIEWER: {Action.VIEW, Action.REVIEW},
+    Role.PUBLISHER: {Action.VIEW, Action.PUBLISH},
+}
+
+
+def scope(obj) -> tuple[int | None, int | None]:
+    """The (provider id, committee id) an object belongs to; None where it has none."""
+    match obj:
+        case Submission():
+            return _ref(obj, "provider"), _ref(obj, "committee")
+        case SubmissionVersion():
+            return scope(obj.submission)
+        case Attachment():
+            if obj.version is not None:
+                return scope(obj.version)
+            # A publisher's redacted copy belongs where the attachment it masks belongs.
+            return scope(obj.redacts) if obj.redacts is not None else (None, None)
+        case Publication():
+            return scope(obj.submission)
+        case Agreement():
+            return _ref(obj, "provider"), _ref(obj, "committee")
+        case Finding():
+            return scope(obj.agreement)
+        case InformationRequest() | FollowUpPlan():
+            return None, _ref(obj, "committee")
+        case Provider():
+            return obj.id, None
+        case Committee():
+            return None, obj.id
+        case ServiceArea():
+            return None, _ref(obj, "committee")
+        case User():
+            return obj.provider_id, None
+    raise TypeError(f"no access scope for {type(obj).__name__}")
+
+
+def _ref(obj, name: str) -> int | None:
+    """``obj.<name>_id``, also for a new object that so far only has the relationship set."""
+    related = getattr(obj, name)
+    return getattr(obj, f"{name}_id") or (related.id if related is not None else None)
+
+
+def can(user, action: Action, obj=None) -> bool:
+    """May ``user`` do ``action`` to ``obj`` (or in general, when ``obj`` is None)?"""
+    if user is None or not user.is_authenticated or not user.active:
+        return False
+    if user.role == Role.ADMIN:
+        return action != Action.ANSWER
+    if action == Action.ADMINISTER:
+        return False
+    if user.role.is_provider:
+        return _provider_may(user, action, obj)
+    if action not in STAFF_ACTIONS[user.role]:
+        return False
+    if obj is None:
+        return True
+    provider_id, committee_id = scope(obj)
+    if committee_id is None:
+        # Shared registry objects (providers, users) are visible to all staff; providers
+        # serve every committee, so any reviewer keeps their registry entries.
+        if action == Action.REVIEW and isinstance(obj, Provider):
+            return True
+        return action == Action.VIEW and not isinstance(obj, User)
+    return committee_id in user.committee_ids
+
+
+def _provider_may(user: User, action: Action, obj) -> bool:
+    if action == Action.MANAGE_COLLEAGUES and user.role != Role.PROVIDER_ADMIN:
+        return False
+    if action not in (Action.VIEW, Action.ANSWER, Action.MANAGE_COLLEAGUES):
+        return False
+    if obj is None:
+        return True
+    own = _ref(user, "provider")
+    if isinstance(obj, InformationRequest):
+        return action == Action.VIEW and _request_sent_to(obj, own)
+    provider_id, _ = scope(obj)
+    return provider_id is not None and provider_id == own
+
+
+def _request_sent_to(info_request: InformationRequest, provider_id: int | None) -> bool:
+    return (
+        db.session.query(Submission.id)
+        .filter_by(request_id=info_request.id, provider_id=provider_id)
+        .first()
+        is not None
+    )
+
+
+def require(action: Action, obj: T | None = None) -> T | None:
+    """Abort with 404 unless the current user may do ``action`` to ``obj``."""
+    if not can(current_user, action, obj):
+        abort(404)
+    return obj
+
+
+def load(model: type[T], ident, action: Action = Action.VIEW) -> T:
+    """Fetch ``model`` by primary key for ``action`` by the current user, or 404."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return require(action, obj)
+
+
+def visible_submissions(user, query):
+    """Restrict a select of Submission to what ``user`` may see."""
+    if user.role == Role.ADMIN:
+        return query
+    if user.role.is_provider:
+        return query.where(Submission.provider_id == user.provider_id)
+    return query.where(Submission.committee_id.in_(user.committee_ids or {-1}))

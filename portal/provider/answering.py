@@ -1,0 +1,437 @@
+"""Answering: the forms for requests, deviation reports and action plans.
+
+Each POST follows the same steps: load the submission for ``answer`` (404 for
+another organisation's), read the form, let :mod:`portal.provider.operations`
+keep the draft and files and, when asked, submit through the workflow; commit
+once; then redirect, or show the form again with the messages next to the fields.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from portal import policy, workflow
+from portal.extensions import db
+from portal.models import (
+    Agreement,
+    CreationKey,
+    Finding,
+    ReviewEvent,
+    ReviewState,
+    Submission,
+    SubmissionKind,
+    User,
+)
+from portal.policy import Action
+from portal.provider import bp
+from portal.provider.answers import kind_label, measures_of
+from portal.provider.forms import (
+    MEASURE_ROWS_EMPTY,
+    Posted,
+    Sheet,
+    Spec,
+    for_input,
+    read_posted,
+    sheet_for,
+)
+from portal.provider.operations import (
+    AlreadySent,
+    DraftConflict,
+    Outcome,
+    open_for_answer,
+    save_answers,
+    start_action_plan,
+    start_deviation_report,
+)
+
+S = ReviewState
+
+
+def _agreements() -> list[Agreement]:
+    return db.session.scalars(
+        sa.select(Agreement)
+        .where(Agreement.provider_id == current_user.provider_id)
+        .order_by(Agreement.reference)
+    ).all()
+
+
+# Form state for the templates ----------------------------------------------------------------
+
+
+def _values_from(sheet: Sheet, submission: Submission | None) -> dict[str, str]:
+    source = (submission.current_draft or submission.latest) if submission else None
+    answers = (source.answers or {}) if source else {}
+    values = {s.key: for_input(s, answers.get(s.key)) for s in sheet.specs if s.kind != "file"}
+    if sheet.title_editable and submission is not None and submission.versions:
+        values["title"] = submission.title
+    return values
+
+
+def _measure_rows(submission: Submission | None, posted: Posted | None, extra: int) -> list[dict]:
+    """Rows for the measures table. Posted rows keep their input index, so that the
+    messages (keyed ``m-<index>-<field>``) stay next to the right inputs."""
+    source = (submission.current_draft or submission.latest) if submission else None
+    attachments = {a.id: a for a in source.attachments} if source else {}
+    if posted is not None:
+        rows = [
+            {**row, "evidence": attachments.get(row.get("evidence_id"))}
+            for row in posted.measures
+            if not row.get("remove")
+        ]
+    else:
+        rows = [
+            {
+                "index": index,
+                "description": m.description,
+                "owner": m.owner,
+                "due": m.due,
+                "status": m.status,
+                "done_on": m.done_on,
+                "evidence": m.evidence,
+            }
+            for index, m in enumerate(measures_of(source))
+        ]
+    if not rows:
+        extra = max(extra, MEASURE_ROWS_EMPTY)
+    start = max((row["index"] for row in rows), default=-1) + 1
+    rows += [
+        {"index": start + n, "description": "", "owner": "", "due": "", "status": "planned",
+         "done_on": "", "evidence": None}
+        for n in range(extra)
+    ]
+    return rows
+
+
+MEASURE_FIELD_LABELS = {
+    "description": "beskrivning",
+    "owner": "ansvarig",
+    "due": "klar senast",
+    "status": "status",
+    "done_on": "genomförd den",
+    "evidence": "underlag",
+}
+
+
+def _error_items(sheet: Sheet, errors: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(anchor, label, message) for the summary at the top of the form."""
+    labels = {s.key: s.label for s in sheet.specs}
+    items = []
+    for key, message in errors.items():
+        if key.startswith("m-"):
+            _prefix, index, name = key.split("-", 2)
+            label = _("Åtgärd %(n)s, %(field)s", n=int(index) + 1,
+                      field=MEASURE_FIELD_LABELS.get(name, name))
+            items.append((key, label, message))
+        elif key == "note":
+            items.append(("note", _("Kommentar"), message))
+        elif key == "measures":
+            items.append(("atgarder", _("Åtgärder"), message))
+        else:
+            items.append((f"fld-{key}", labels.get(key, key), message))
+    return items
+
+
+def _heading(sheet: Sheet, submission: Submission | None, kind: SubmissionKind) -> str:
+    if sheet.progress_only:
+        return _("Rapportera framsteg")
+    if submission is not None and submission.state == S.CLARIFICATION_REQUESTED:
+        return _("Komplettera")
+    if submission is None:
+        if kind == SubmissionKind.DEVIATION_REPORT:
+            return _("Rapportera en avvikelse")
+        return _("Ny åtgärdsplan")
+    if submission.request is not None:
+        return _("Svara på begäran")
+    if kind == SubmissionKind.ACTION_PLAN and submission.deadline is not None:
+        return _("Lämna åtgärdsplan")
+    return kind_label(kind)
+
+
+def _render(
+    sheet: Sheet,
+    submission: Submission | None,
+    *,
+    posted: Posted | None = None,
+    outcome: Outcome | None = None,
+    status: int = 200,
+    conflict: bool = False,
+    extra_rows: int = 0,
+    new_kind: SubmissionKind | None = None,
+    basis=None,
+):
+    errors = outcome.evaluation.errors if outcome else {}
+    draft = outcome.draft if outcome else None
+    source = draft or ((submission.current_draft or submission.latest) if submission else None)
+    files: dict[str, list] = {}
+    for attachment in source.attachments if source else []:
+        files.setdefault(attachment.slot, []).append(attachment)
+    values = posted.values if posted is not None else _values_from(sheet, submission)
+    clarification = None
+    if submission is not None and submission.state == S.CLARIFICATION_REQUESTED:
+        clarification = db.session.scalar(
+            sa.select(ReviewEvent)
+            .where(
+                ReviewEvent.submission_id == submission.id,
+                ReviewEvent.action == "ask_clarification",
+            )
+            .order_by(ReviewEvent.id.desc())
+            .limit(1)
+        )
+    draft_version = submission.current_draft if submission is not None else None
+    note = posted.note if posted is not None else (draft_version.note if draft_version else "")
+    return render_template(
+        "provider/answer.html",
+        sheet=sheet,
+        submission=submission,
+        values=values,
+        errors=errors,
+        error_items=_error_items(sheet, errors),
+        files=files,
+        measures=_measure_rows(submission, posted, extra_rows) if sheet.has_measures else [],
+        note=note,
+        identity=outcome.identity if outcome else [],
+        conflict=conflict,
+        clarification=clarification,
+        new_kind=new_kind,
+        basis=basis,
+        draft=draft_version,
+        draft_editor=db.session.get(User, draft_version.updated_by_id)
+        if draft_version is not None and draft_version.updated_by_id
+        else None,
+        heading=_heading(sheet, submission, submission.kind if submission else new_kind),
+    ), status
+
+
+def _after_save(submission: Submission, sheet: Sheet, posted: Posted, outcome: Outcome):
+    """Commit what was kept, then redirect or show the form with its messages."""
+    db.session.commit()
+    if outcome.sent:
+        version = submission.submitted_versions[-1]
+        if submission.state == S.APPROVED:
+            flash(_("Lägesrapporten är inskickad. Kommunen har fått den som version %(n)d.",
+                    n=version.number), "info")
+        else:
+            flash(_("Tack! Kommunen har tagit emot det ni skickade. Diarienummer: %(number)s.",
+                    number=submission.registration_number), "info")
+        return redirect(url_for("provider.receipt", submission_id=submission.id,
+                                number=version.number), 303)
+    if outcome.problems:
+        if posted.action == "submit":
+            message = _("Inget är inskickat än. Utkastet är sparat; rätta det som är markerat "
+                        "och skicka in igen.")
+        else:
+            message = _("Utkastet är sparat, men några uppgifter behöver rättas innan ni kan "
+                        "skicka in.")
+        flash(message, "warning")
+        status = outcome.refused_status or 422
+        return _render(sheet, submission, posted=posted, outcome=outcome, status=status)
+    if posted.action == "add_measure":
+        return redirect(url_for("provider.answer", submission_id=submission.id, rader=1,
+                                _anchor="atgarder"), 303)
+    flash(_("Utkastet är sparat. Ni och era kollegor kan fortsätta på det senare."), "info")
+    return redirect(url_for("provider.answer", submission_id=submission.id), 303)
+
+
+def _already_sent(submission: Submission):
+    """A second click on submit, or a colleague was first: show what was sent."""
+    db.session.rollback()
+    submission = db.session.get(Submission, submission.id)
+    if submission.submitted_versions and submission.state != S.WITHDRAWN:
+        version = submission.submitted_versions[-1]
+        flash(_("Det här är redan inskickat (diarienummer %(number)s). Här är kvittot.",
+                number=submission.registration_number), "info")
+        return redirect(url_for("provider.receipt", submission_id=submission.id,
+                                number=version.number), 303)
+    flash(_("Ärendet kan inte ändras längre."), "info")
+    return redirect(url_for("provider.submission", submission_id=submission.id), 303)
+
+
+def _save(submission: Submission, sheet: Sheet, posted: Posted):
+    try:
+        outcome = save_answers(
+            submission,
+            current_user._get_current_object(),
+            sheet,
+            posted,
+            request.files,
+            send=posted.action == "submit",
+        )
+    except AlreadySent:
+        return _already_sent(submission)
+    except DraftConflict:
+        db.session.rollback()
+        flash(_("Ärendet har ändrats sedan du öppnade sidan, av en kollega eller av kommunen, "
+                "så dina ändringar är inte sparade. Dina uppgifter står kvar nedan (bifogade filer "
+                "behöver väljas igen). Jämför med ärendet och spara igen."), "warning")
+        return _render(sheet, submission, posted=posted, status=409, conflict=True)
+    except workflow.WorkflowError as problem:
+        db.session.rollback()
+        fresh = db.session.get(Submission, submission.id)
+        if not open_for_answer(fresh):
+            return _already_sent(fresh)
+        flash(str(problem.message), "error")
+        return redirect(url_for("provider.answer", submission_id=submission.id), 303)
+    return _after_save(submission, sheet, posted, outcome)
+
+
+@bp.route("/arenden/<int:submission_id>/svar", methods=["GET", "POST"])
+def answer(submission_id: int):
+    submission = policy.load(Submission, submission_id, Action.ANSWER)
+    if request.method == "GET" and not open_for_answer(submission):
+        return redirect(url_for("provider.submission", submission_id=submission.id))
+    sheet = sheet_for(submission, _agreements())
+    if request.method == "GET":
+        extra = min(request.args.get("rader", 0, type=int), 20)
+        return _render(sheet, submission, extra_rows=extra)
+    return _save(submission, sheet, read_posted(sheet, request.form))
+
+
+@bp.post("/arenden/<int:submission_id>/ta-tillbaka")
+def withdraw(submission_id: int):
+    submission = policy.load(Submission, submission_id, Action.ANSWER)
+    try:
+        workflow.withdraw(submission, current_user._get_current_object())
+    except workflow.WorkflowError as problem:
+        db.session.rollback()
+        flash(str(problem.message), "error")
+        return redirect(url_for("provider.submission", submission_id=submission_id), 303)
+    db.session.commit()
+    flash(_("Utkastet är borttaget. Det syns inte längre bland era ärenden."), "info")
+    return redirect(url_for("provider.start"), 303)
+
+
+# New reports ---------------------------------------------------------------------------------
+
+
+@bp.route("/avvikelser/ny", methods=["GET", "POST"])
+def new_deviation():
+    agreements = _agreements()
+    draft = Submission(kind=SubmissionKind.DEVIATION_REPORT, provider_id=current_user.provider_id)
+    sheet = sheet_for(draft, agreements)
+    if request.method == "GET":
+        values = {}
+        if len(agreements) == 1:
+            values["agreement_id"] = str(agreements[0].id)
+        return _render_new(sheet, SubmissionKind.DEVIATION_REPORT, values)
+    posted = read_posted(sheet, request.form)
+    agreement_spec = _spec(sheet, "agreement_id")
+    chosen = {str(a.id): a for a in agreements}.get(posted.values.get("agreement_id", ""))
+    if chosen is None:
+        message = _("Välj vilket avtal avvikelsen gäller.") if agreement_spec else _(
+            "Er organisation har inget avtal registrerat. Kontakta kommunen.")
+        return _render_new(sheet, SubmissionKind.DEVIATION_REPORT, posted.values, posted=posted,
+                           errors={"agreement_id": message}, status=422)
+    submission = _create_once(
+        lambda: start_deviation_report(
+            current_user._get_current_object(), chosen,
+            posted.values.get("title", "").strip()[:300],
+        )
+    )
+    sheet = sheet_for(submission, agreements)
+    return _save(submission, sheet, posted)
+
+
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _create_once(create) -> Submission:
+    """The report of this "new report" form: created by the first post of the form,
+    found again by a second one (a double click), also when both arrive at once."""
+    key = request.form.get("form_key", "")
+    if not _KEY.fullmatch(key):
+        return create()
+    known = db.session.get(CreationKey, key)
+    if known is None:
+        submission = create()
+        db.session.add(CreationKey(key=key, submission_id=submission.id))
+        try:
+            db.session.flush()
+            return submission
+        except IntegrityError:
+            db.session.rollback()  # the other post was first; use its report
+            known = db.session.get(CreationKey, key)
+    return policy.load(Submission, known.submission_id, Action.ANSWER)
+
+
+def _spec(sheet: Sheet, key: str) -> Spec | None:
+    return next((s for s in sheet.specs if s.key == key), None)
+
+
+def _render_new(sheet, kind, values, *, posted=None, errors=None, status=200, basis=None):
+    return render_template(
+        "provider/answer.html",
+        sheet=sheet,
+        submission=None,
+        values=values,
+        errors=errors or {},
+        error_items=_error_items(sheet, errors or {}),
+        files={},
+        measures=_measure_rows(None, posted, 0) if sheet.has_measures else [],
+        note=posted.note if posted else "",
+        identity=[],
+        conflict=False,
+        clarification=None,
+        new_kind=kind,
+        basis=basis,
+        draft=None,
+        heading=_heading(sheet, None, kind),
+        form_key=request.form.get("form_key") or secrets.token_urlsafe(24),
+    ), status
+
+
+@bp.route("/atgardsplaner/ny", methods=["GET", "POST"])
+def new_action_plan():
+    deviation_id = request.args.get("avvikelse", type=int)
+    finding_id = request.args.get("iakttagelse", type=int)
+    deviation = finding = None
+    if deviation_id:
+        deviation = policy.load(Submission, deviation_id, Action.ANSWER)
+        if deviation.kind != SubmissionKind.DEVIATION_REPORT or not deviation.submitted_versions:
+            abort(404)
+    elif finding_id:
+        finding = policy.load(Finding, finding_id, Action.VIEW)
+    else:
+        return _choose_basis()
+    basis = deviation or finding
+    draft = Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=current_user.provider_id)
+    sheet = sheet_for(draft, [])
+    if request.method == "GET":
+        title = (f"{_('Åtgärdsplan')}: {deviation.title}" if deviation
+                 else f"{_('Åtgärdsplan')}: {finding.agreement.reference}")
+        return _render_new(sheet, SubmissionKind.ACTION_PLAN, {"title": title[:300]},
+                           basis=basis)
+    posted = read_posted(sheet, request.form)
+    submission = _create_once(
+        lambda: start_action_plan(
+            current_user._get_current_object(), deviation=deviation, finding=finding
+        )
+    )
+    sheet = sheet_for(submission, [])
+    return _save(submission, sheet, posted)
+
+
+def _choose_basis():
+    mine = policy.visible_submissions(current_user, sa.select(Submission))
+    deviations = db.session.scalars(
+        mine.where(
+            Submission.kind == SubmissionKind.DEVIATION_REPORT,
+            Submission.state.in_([S.SUBMITTED, S.APPROVED, S.CLARIFICATION_REQUESTED, S.CLOSED]),
+        ).order_by(Submission.submitted_at.desc())
+    ).all()
+    findings = db.session.scalars(
+        sa.select(Finding)
+        .join(Agreement, Finding.agreement_id == Agreement.id)
+        .where(Agreement.provider_id == current_user.provider_id)
+        .where(sa.or_(Finding.meets_requirements.is_(False), Finding.deficiencies != ""))
+        .order_by(Finding.assessed_on.desc())
+    ).all()
+    return render_template(
+        "provider/new_action_plan.html", deviations=deviations, findings=findings
+    )

@@ -1,0 +1,297 @@
+"""Saving a provider's answers: the draft, its files and the submit, in one transaction.
+
+The views parse the form and check access; these functions take a submission the
+actor may answer, run uploads through the storage pipeline, keep the draft and,
+when asked, hand over to the workflow (submit, resubmit or a progress report).
+Nothing here commits: the view commits once, so state, files and mails agree.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import audit, workflow
+from portal.extensions import db
+from portal.models import (
+    Agreement,
+    Attachment,
+    ReviewState,
+    Submission,
+    SubmissionKind,
+    SubmissionVersion,
+    User,
+)
+from portal.provider.forms import (
+    Evaluation,
+    IdentityWarning,
+    Posted,
+    Sheet,
+    evaluate,
+    identity_numbers,
+)
+from storage.uploads import UploadError, accept_upload
+
+
+class AlreadySent(Exception):
+    """The submission is no longer open for the provider (typically: a second click on submit)."""
+
+    def __init__(self, submission: Submission):
+        super().__init__(submission.id)
+        self.submission = submission
+
+
+class DraftConflict(Exception):
+    """Someone changed the submission after the form was opened; nothing was saved."""
+
+
+@dataclass
+class Outcome:
+    draft: SubmissionVersion
+    evaluation: Evaluation
+    identity: list[IdentityWarning] = field(default_factory=list)
+    refused_status: int | None = None
+    sent: bool = False
+
+    @property
+    def problems(self) -> bool:
+        return bool(self.evaluation.errors or self.identity)
+
+
+def open_for_answer(submission: Submission) -> bool:
+    """Whether the provider may change the submission now (a draft can be saved)."""
+    return submission.state in workflow.EDITABLE or (
+        submission.kind == SubmissionKind.ACTION_PLAN and submission.state == ReviewState.APPROVED
+    )
+
+
+def _claim(submission: Submission) -> None:
+    """Write the submission row first, so that of two concurrent saves only one goes on.
+
+    The update carries the ``lock_version`` check: a second save (a colleague, or a
+    double click) waits for the first one's row lock and then finds the version changed.
+    """
+    flag_modified(submission, "title")
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise workflow.ConcurrentChange(
+            _l("Någon annan ändrade ärendet samtidigt. Ladda om sidan och försök igen.")
+        ) from exc
+
+
+def open_draft(submission: Submission, actor: User) -> tuple[SubmissionVersion, dict[int, int]]:
+    """The draft, opened from the latest version when needed, with that version's files.
+
+    Returns the draft and, for a draft opened now, {earlier attachment id: copy id}.
+    Submitted versions keep their own attachment rows; the copies point at the same
+    stored content (files are stored by their sha256).
+    """
+    had_draft = submission.current_draft is not None
+    previous = submission.latest
+    draft = workflow.draft_for_editing(submission, actor)
+    mapping: dict[int, int] = {}
+    if had_draft or previous is None:
+        return draft, mapping
+    copies = {}
+    for original in previous.attachments:
+        copies[original.id] = Attachment(
+            version=draft,
+            slot=original.slot,
+            sha256=original.sha256,
+            size=original.size,
+            content_type=original.content_type,
+            display_name=original.display_name,
+            scan_status=original.scan_status,
+            uploaded_by_id=original.uploaded_by_id,
+            created_at=original.created_at,
+            scanned_at=original.scanned_at,
+        )
+    db.session.add_all(copies.values())
+    db.session.flush()
+    mapping = {old: new.id for old, new in copies.items()}
+    answers = copy.deepcopy(draft.answers or {})
+    for measure in answers.get("measures", []):
+        if measure.get("evidence") in mapping:
+            measure["evidence"] = mapping[measure["evidence"]]
+    draft.answers = answers
+    return draft, mapping
+
+
+def save_answers(
+    submission: Submission,
+    actor: User,
+    sheet: Sheet,
+    posted: Posted,
+    files,
+    *,
+    send: bool,
+) -> Outcome:
+    """Keep the posted answers and files in the draft; with ``send``, also submit them.
+
+    Raises :class:`AlreadySent` when the submission is closed for the provider,
+    :class:`DraftConflict` when it changed since the form was opened, and the
+    workflow's errors (a concurrent change) from the workflow itself.
+    """
+    if not open_for_answer(submission):
+        raise AlreadySent(submission)
+    # A progress report changes the measures' progress only; the rest is as approved.
+    approved = (
+        copy.deepcopy(submission.submitted_versions[-1].answers or {})
+        if sheet.progress_only
+        else None
+    )
+    if posted.lock_version is not None and posted.lock_version != submission.lock_version:
+        raise DraftConflict()
+    _claim(submission)
+    draft, mapping = open_draft(submission, actor)
+
+    for attachment_id in posted.remove_files:
+        attachment_id = mapping.get(attachment_id, attachment_id)
+        for attachment in list(draft.attachments):
+            if attachment.id == attachment_id:
+                _remove(draft, attachment, actor)
+
+    refused: dict[str, str] = {}
+    refused_status = None
+    uploads: list[tuple[str, object]] = [
+        (spec.key, upload)
+        for spec in sheet.file_specs
+        for upload in files.getlist(spec.key)
+        if upload and upload.filename
+    ]
+    evidence_uploads: dict[int, Attachment] = {}
+    accepted: list[Attachment] = []
+    for row in posted.measures:
+        upload = files.get(f"m-{row['index']}-evidence")
+        if upload and upload.filename and not row.get("remove"):
+            uploads.append((f"m-{row['index']}-evidence", upload))
+    for name, upload in uploads:
+        slot = f"evidence-{int(name.split('-')[1]) + 1}" if name.startswith("m-") else name
+        try:
+            attachment = accept_upload(upload, uploader=actor, slot=slot)
+        except UploadError as problem:
+            refused[name] = problem.message
+            refused_status = max(refused_status or 0, problem.status)
+            continue
+        attachment.version = draft
+        accepted.append(attachment)
+        if name.startswith("m-"):
+            evidence_uploads[int(name.split("-")[1])] = attachment
+    db.session.flush()
+    if accepted:
+        audit.record(
+            "submission.files_added",
+            submission,
+            actor=actor,
+            version=draft.number,
+            files=[a.id for a in accepted],
+        )
+
+    for row in posted.measures:
+        if row["evidence_id"] in mapping:
+            row["evidence_id"] = mapping[row["evidence_id"]]
+        if row["index"] in evidence_uploads:
+            row["evidence_id"] = evidence_uploads[row["index"]].id
+    evaluation = evaluate(
+        sheet,
+        posted,
+        final=send,
+        files_by_slot=Counter(a.slot for a in draft.attachments),
+        base_measures=(approved or {}).get("measures", []),
+        valid_evidence={a.id for a in draft.attachments},
+    )
+    if approved is not None:
+        evaluation.answers = {**approved, "measures": evaluation.answers["measures"]}
+    evaluation.errors.update(refused)
+    if sheet.has_measures:
+        used = {m.get("evidence") for m in evaluation.answers.get("measures", [])}
+        for attachment in list(draft.attachments):
+            if attachment.slot.startswith("evidence-") and attachment.id not in used:
+                _remove(draft, attachment, actor)
+
+    if evaluation.title:
+        submission.title = evaluation.title
+    _link_agreement(submission, evaluation.answers.get("agreement_id"))
+    workflow.save_draft(submission, actor, evaluation.answers, note=posted.note.strip())
+    outcome = Outcome(draft=draft, evaluation=evaluation, refused_status=refused_status)
+    if send and not posted.pii_confirmed:
+        outcome.identity = identity_numbers(sheet, posted)
+    if send and not outcome.problems:
+        if submission.state == ReviewState.APPROVED:
+            workflow.report_progress(submission, actor)
+        else:
+            workflow.submit(submission, actor)
+        outcome.sent = True
+    return outcome
+
+
+def _remove(draft: SubmissionVersion, attachment: Attachment, actor: User) -> None:
+    draft.attachments.remove(attachment)
+    db.session.delete(attachment)
+    audit.record(
+        "submission.file_removed",
+        draft.submission,
+        actor=actor,
+        version=draft.number,
+        attachment=attachment.id,
+        sha256=attachment.sha256,
+    )
+
+
+def _link_agreement(submission: Submission, agreement_id: int | None) -> None:
+    """An unasked deviation report belongs to the committee of the agreement it is about."""
+    if agreement_id is None or agreement_id == submission.agreement_id:
+        return
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None or agreement.provider_id != submission.provider_id:
+        return
+    submission.agreement = agreement
+    submission.service_area_id = agreement.service_area_id
+    if submission.request_id is None and submission.finding_id is None:
+        submission.committee_id = agreement.committee_id
+
+
+def start_deviation_report(actor: User, agreement: Agreement, title: str) -> Submission:
+    return workflow.start_report(
+        Submission(
+            kind=SubmissionKind.DEVIATION_REPORT,
+            provider_id=actor.provider_id,
+            committee_id=agreement.committee_id,
+            agreement_id=agreement.id,
+            service_area_id=agreement.service_area_id,
+            title=title or str(_l("Avvikelse")),
+        ),
+        actor,
+    )
+
+
+def start_action_plan(actor: User, *, deviation: Submission | None = None, finding=None):
+    """An unasked action plan for a deviation report or a staff finding of the organisation."""
+    if deviation is not None:
+        basis = dict(
+            committee_id=deviation.committee_id,
+            agreement_id=deviation.agreement_id,
+            service_area_id=deviation.service_area_id,
+            deviation_id=deviation.id,
+            title=str(_l("Åtgärdsplan: %(title)s", title=deviation.title))[:300],
+        )
+    else:
+        agreement = finding.agreement
+        basis = dict(
+            committee_id=agreement.committee_id,
+            agreement_id=agreement.id,
+            service_area_id=agreement.service_area_id,
+            finding_id=finding.id,
+            title=str(_l("Åtgärdsplan: %(reference)s", reference=agreement.reference)),
+        )
+    return workflow.start_report(
+        Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=actor.provider_id, **basis),
+        actor,
+    )

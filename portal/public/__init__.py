@@ -1,0 +1,16 @@
+"""The public transparency site: no login."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__, cli_group="public")
+
+
+@bp.record_once
+def _setup(state) -> None:
+    from portal import search
+
+    app = state.app
+    search.init_app(app)
+
+
+from portal.public import feeds, views  # noqa: E402,F401

@@ -1,0 +1,96 @@
+"""Words and formats of the public pages: labels of codes, dates, file types and sizes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import request, url_for
+from flask_babel import format_date, format_decimal
+from flask_babel import lazy_gettext as _l
+
+from portal.models import Route
+from portal.public.answers import choice_label, display_date
+from portal.search import kind_label, ownership_label
+
+ROUTE_LABELS = {
+    Route.CUSTOMER_CHOICE: _l("Valfrihetssystem (LOV)"),
+    Route.PROCUREMENT: _l("Upphandling (LOU)"),
+    Route.DIRECT_AWARD: _l("Direktupphandling"),
+    Route.PARTNERSHIP: _l("Idéburet offentligt partnerskap (IOP)"),
+    Route.IN_HOUSE_ASSIGNMENT: _l("Uppdrag i egen regi"),
+}
+
+FILE_TYPES = {
+    "application/pdf": _l("PDF"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+        _l("Word-dokument"),
+    "application/msword": _l("Word-dokument"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _l("Excel-fil"),
+    "application/vnd.oasis.opendocument.text": _l("OpenDocument-text"),
+    "application/vnd.oasis.opendocument.spreadsheet": _l("OpenDocument-kalkylblad"),
+    "text/plain": _l("Textfil"),
+    "text/csv": _l("CSV-fil"),
+    "image/png": _l("PNG-bild"),
+    "image/jpeg": _l("JPEG-bild"),
+}
+
+
+def route_label(route) -> str:
+    return str(ROUTE_LABELS.get(route, route))
+
+
+def file_type(content_type: str) -> str:
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    return str(FILE_TYPES.get(base, _l("Fil")))
+
+
+def file_size(size: int) -> str:
+    """1 536 000 → "1,5 MB" (in the page's language)."""
+    if size < 1000:
+        return str(_l("%(n)s byte", n=size))
+    for unit, factor in (("kB", 1000), ("MB", 1000**2), ("GB", 1000**3)):
+        if size < factor * 1000 or unit == "GB":
+            return f"{format_decimal(size / factor, format='#,##0.#')}\u00a0{unit}"
+    return str(size)  # unreachable
+
+
+def long_date(moment: date | datetime | None) -> str:
+    """The date in the municipality's time zone, e.g. "2 mars 2026"."""
+    return format_date(moment, "long") if moment is not None else ""
+
+
+def iso_date(moment: date | datetime | None) -> str:
+    """For ``<time datetime>``: the local date of a moment."""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        from portal.dates import local
+
+        return local(moment).date().isoformat()
+    return moment.isoformat()
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with query parameters changed (None removes one)."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def template_helpers() -> dict:
+    return {
+        "kind_label": kind_label,
+        "ownership_label": ownership_label,
+        "route_label": route_label,
+        "file_type": file_type,
+        "file_size": file_size,
+        "long_date": long_date,
+        "iso_date": iso_date,
+        "url_with": url_with,
+        "display_date": display_date,
+        "choice_label": choice_label,
+    }

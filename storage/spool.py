@@ -1,0 +1,204 @@
+"""Uploaded file bodies go to disk, hashed and counted while they are written.
+
+:class:`SpoolingRequest` replaces Werkzeug's stream factory (which keeps parts
+under 500 KB in memory and the rest in the system temp folder) with a file in
+``UPLOAD_TMP`` that computes sha256 and size on the fly and refuses to grow
+past ``MAX_UPLOAD_BYTES``. The upload pipeline then never reads the file
+just to hash it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import Request, current_app
+from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
+
+SPOOL_PREFIX = "upload-"
+
+
+def size_text(limit: int) -> str:
+    """``200 MB`` (the configuration is in MB of 1024*1024 bytes, as users think of them)."""
+    mb = limit / (1024 * 1024)
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB".replace(".", ",")
+
+
+class FileTooLarge(RequestEntityTooLarge):
+    """413 with a message for the user (the error pages show ``user_message``)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.user_message = (
+            f"Filen är för stor. Den största fil som kan tas emot är {size_text(limit)}. "
+            "Dela upp innehållet i flera filer eller minska filen (till exempel genom att "
+            "spara bilder med lägre upplösning) och försök igen."
+        )
+        super().__init__(description=self.user_message)
+
+
+class FormTooLarge(RequestEntityTooLarge):
+    """413 for a whole form over MAX_CONTENT_LENGTH (or too many or too large fields)."""
+
+    def __init__(self, limit: int, files: int):
+        self.user_message = (
+            f"Det du skickade är för stort för att tas emot. Varje fil får vara högst "
+            f"{size_text(limit)}, och högst {files} filer kan skickas samtidigt. "
+            "Skicka färre filer åt gången och försök igen."
+        )
+        super().__init__(description=self.user_message)
+
+
+class SpoolUnavailable(ServiceUnavailable):
+    """The upload could not be written to the spool (its disk is full): 503, nothing kept."""
+
+    def __init__(self):
+        self.user_message = ("Servern kan inte ta emot filer just nu. Inget har sparats. "
+                             "Försök igen om en stund.")
+        super().__init__(description=self.user_message)
+
+
+class SpoolFile:
+    """A temporary file in ``directory`` that hashes and counts what is appended to it.
+
+    It deletes itself on close. ``sha256``/``size`` describe the whole content as
+    long as it was written front to back (which Werkzeug does); otherwise
+    ``sha256`` is None and the pipeline hashes the file itself.
+    """
+
+    def __init__(self, directory: str | os.PathLike, limit: int | None):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by close()
+            dir=directory, prefix=SPOOL_PREFIX, delete=True, buffering=1024 * 1024)
+        self.name = self._file.name
+        self.limit = limit
+        self._hash = hashlib.sha256()
+        self._appending = True
+        self.size = 0
+
+    @property
+    def sha256(self) -> str | None:
+        return self._hash.hexdigest() if self._appending else None
+
+    def write(self, data: bytes) -> int:
+        if self._appending and self._file.tell() != self.size:
+            self._appending = False
+        if self.limit is not None and self.size + len(data) > self.limit:
+            self.close()
+            raise FileTooLarge(self.limit)
+        try:
+            written = self._file.write(data)
+        except OSError as exc:  # the spool disk is full (or failing): keep nothing of it
+            self._discard()
+            raise SpoolUnavailable() from exc
+        if self._appending:
+            self._hash.update(data)
+        self.size = max(self.size, self._file.tell())
+        return written
+
+    def read(self, size: int = -1) -> bytes:
+        return self._file.read(size)
+
+    def readinto(self, buffer) -> int:
+        return self._file.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _discard(self) -> None:
+        """Close and delete the file even when its buffer can no longer be written."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        Path(self.name).unlink(missing_ok=True)
+
+    def __enter__(self) -> SpoolFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self):
+        return iter(self._file)
+
+
+def spool_stream(stream: BinaryIO, directory: str | os.PathLike, limit: int | None) -> SpoolFile:
+    """Copy ``stream`` into a new :class:`SpoolFile` (for files that did not come through
+    :class:`SpoolingRequest`). Raises :class:`FileTooLarge` past ``limit``."""
+    spool = SpoolFile(directory, limit)
+    try:
+        while chunk := stream.read(1024 * 1024):
+            spool.write(chunk)
+        spool.flush()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+class SpoolingRequest(Request):
+    """Flask's request, with multipart file parts spooled by :class:`SpoolFile`."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None,
+                         content_length=None):
+        config = current_app.config
+        return SpoolFile(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except FileTooLarge:
+            raise
+        except RequestEntityTooLarge as exc:
+            # Werkzeug's own 413: the body, a text field or the number of parts is too large.
+            config = current_app.config
+            raise FormTooLarge(config["MAX_UPLOAD_BYTES"],
+                               config.get("MAX_FILES_PER_REQUEST") or 1) from exc
+
+
+def remove_stale_spool_files(directory: str | os.PathLike, older_than: float = 86400) -> int:
+    """Delete spool files left by a crashed worker; returns how many."""
+    removed = 0
+    cutoff = time.time() - older_than
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.name.startswith(SPOOL_PREFIX) and entry.stat().st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

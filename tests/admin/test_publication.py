@@ -1,0 +1,246 @@
+"""Publishing with the personal-data guard, redacted copies and withdrawal.
+
+These tests run with the real clamd, so uploaded files are scanned clean and can be
+published (files that were never scanned are never published).
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from portal import workflow
+from portal.extensions import db
+from portal.models import (
+    Attachment,
+    AuditEvent,
+    Publication,
+    PublicationState,
+    ScanStatus,
+    Submission,
+)
+from tests.admin.helpers import (
+    BAD_CHECKSUM,
+    PERSONNUMMER,
+    PERSONNUMMER_SHORT,
+    SAMORDNINGSNUMMER,
+    answer,
+    make_docx,
+    make_pdf,
+)
+from tests.conftest import text_of
+
+
+@pytest.fixture
+def app_config(app_config, clamd_url):
+    app_config["CLAMD_URL"] = clamd_url
+    return app_config
+
+
+def approved(w, make, answers: dict, files=()) -> Submission:
+    """An approved answer of org A to committee X with the given answers and files."""
+    from tests.admin.conftest import quality_fields
+
+    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, fields=quality_fields(),
+                               title="Kvalitetsredovisning 2026")
+    keys = [f.key for f in sub.request.fields]
+    answer(sub, w.user_a, {keys[i]: v for i, v in answers.items()},
+           files=[(keys[2], name, data) for name, data in files])
+    workflow.approve(sub, w.reviewer_x)
+    db.session.commit()
+    sub.keys = keys
+    return sub
+
+
+def publish_form(sub: Submission, **extra) -> dict:
+    data = {"title": "Kvalitet i hemtjänsten 2026", "summary": "Omsorgshusets svar.",
+            "action": "publish", "answer": [sub.keys[0], sub.keys[1]]}
+    data.update(extra)
+    return data
+
+
+def test_personnummer_in_a_docx_blocks_until_a_redacted_copy_replaces_it(w, make, browser, app):
+    original = make_docx("Brukaren Anna Andersson,", f"personnummer {PERSONNUMMER}, föll.")
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("berattelse.docx", original)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    assert attachment.scan_status == ScanStatus.CLEAN
+    client = browser(w.publisher)
+
+    page = text_of(client.get(f"/handlaggare/publicering/{sub.id}"))
+    assert "Kontroll av personuppgifter" in page
+    blocked = client.post(f"/handlaggare/publicering/{sub.id}",
+                          data=publish_form(sub, document=[str(attachment.id)]))
+    assert blocked.status_code == 422
+    text = text_of(blocked)
+    assert "Publiceringen är stoppad: 1 fynd" in text
+    assert "Personnummer ********-**12" in text
+    assert "personnummer <mark>19121212-1212</mark>, föll." in blocked.get_data(as_text=True)
+    assert db.session.scalar(sa.select(Publication.id)) is None
+
+    redacted = make_docx("Brukaren [maskerad],", "personnummer [maskerat], föll.")
+    uploaded = client.post(
+        f"/handlaggare/publicering/{sub.id}/bilagor/{attachment.id}/maskad",
+        data={"file": (io.BytesIO(redacted), "berattelse-maskad.docx")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    copy = db.session.scalar(sa.select(Attachment).where(Attachment.redacts_id == attachment.id))
+    assert copy is not None and copy.version_id is None and copy.scan_status == ScanStatus.CLEAN
+
+    published = client.post(f"/handlaggare/publicering/{sub.id}",
+                            data=publish_form(sub, document=[str(attachment.id)]))
+    assert published.status_code == 302, text_of(published)
+    publication = db.session.scalar(sa.select(Publication))
+    (document,) = publication.documents
+    assert document.attachment_id == attachment.id and document.redacted_id == copy.id
+    assert PERSONNUMMER not in publication.search_text
+
+    # The public sees the redacted copy, never the original.
+    citizen = app.test_client()
+    public = citizen.get(f"/publicerat/{publication.id}/dokument/{document.id}")
+    assert public.status_code == 200 and public.get_data() == redacted
+    public_page = citizen.get(f"/publicerat/{publication.id}").get_data(as_text=True)
+    assert "berattelse-maskad.docx" in public_page and "berattelse.docx" not in public_page
+    assert PERSONNUMMER not in public_page
+
+
+def test_samordningsnummer_in_a_pdf_can_be_overridden_with_a_reason(w, make, browser):
+    pdf = make_pdf("Kvalitetsberattelse 2026", f"Samordningsnummer {SAMORDNINGSNUMMER}")
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("berattelse.pdf", pdf)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    client = browser(w.publisher)
+    url = f"/handlaggare/publicering/{sub.id}"
+    checked = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
+                                                 action="check"))
+    assert checked.status_code == 200
+    html = checked.get_data(as_text=True)
+    assert "Samordningsnummer" in text_of(checked)
+    token = html.split('name="override-')[1].split('"')[0]
+
+    without_reason = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
+                                                        **{f"override-{token}": "  "}))
+    assert without_reason.status_code == 422
+
+    reason = "Numret är ett fiktivt exempel ur Skatteverkets anvisningar."
+    ok = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
+                                            **{f"override-{token}": reason}))
+    assert ok.status_code == 302
+    publication = db.session.scalar(sa.select(Publication))
+    assert publication.documents[0].redacted_id is None
+    event = db.session.scalar(sa.select(AuditEvent).filter_by(action="publication.pii_override"))
+    assert event.detail["reason"] == reason
+    assert event.detail["kind"] == "samordningsnummer"
+    assert event.detail["source"] == f"file:{attachment.id}"
+    assert SAMORDNINGSNUMMER not in str(event.detail), "the audit trail keeps it masked"
+    page = text_of(client.get(f"/handlaggare/publiceringar/{publication.id}"))
+    assert reason in page
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (f"Kontakt: {PERSONNUMMER_SHORT}", "Personnummer"),
+        (f"Kontakt: {PERSONNUMMER}", "Personnummer"),
+        ("Ring 070-123 45 67", "Telefonnummer"),
+        ("Skriv till anna.andersson@omsorgshuset.example", "E-postadress"),
+    ],
+)
+def test_answers_with_personal_data_are_caught(w, make, browser, text, kind):
+    sub = approved(w, make, {0: "142", 1: text})
+    response = browser(w.publisher).post(f"/handlaggare/publicering/{sub.id}",
+                                         data=publish_form(sub))
+    assert response.status_code == 422
+    assert kind in text_of(response)
+    assert db.session.scalar(sa.select(Publication.id)) is None
+
+
+@pytest.mark.parametrize("text", [f"Löpnummer {BAD_CHECKSUM}", "Serienummer 19121212-0000",
+                                  "Organisationsnummer 556677-8899", "Antal: 20261231"])
+def test_answers_without_valid_numbers_pass(w, make, browser, text):
+    sub = approved(w, make, {0: "142", 1: text})
+    response = browser(w.publisher).post(f"/handlaggare/publicering/{sub.id}",
+                                         data=publish_form(sub))
+    assert response.status_code == 302, text_of(response)
+    assert db.session.scalar(sa.select(Publication.answer_keys)) == sorted(sub.keys[:2])
+
+
+def test_a_redacted_wording_replaces_an_answer(w, make, browser, app):
+    sub = approved(w, make, {0: "142", 1: f"Brukarråd. Kontakt {PERSONNUMMER}."})
+    client = browser(w.publisher)
+    url = f"/handlaggare/publicering/{sub.id}"
+    form = client.post(url, data=publish_form(sub, action="check")).get_data(as_text=True)
+    assert f'name="redacted-{sub.keys[1]}"' in form
+    ok = client.post(url, data=publish_form(sub, **{f"redacted-{sub.keys[1]}": "Brukarråd."}))
+    assert ok.status_code == 302, text_of(ok)
+    publication = db.session.scalar(sa.select(Publication))
+    assert publication.answer_keys == [sub.keys[0]]
+    assert publication.redacted_answers == {sub.keys[1]: "Brukarråd."}
+    public = app.test_client().get(f"/publicerat/{publication.id}").get_data(as_text=True)
+    assert "Brukarråd." in public and PERSONNUMMER not in public
+
+
+def test_answers_not_meant_for_publication_are_not_chosen_by_default(w, make, browser):
+    sub = approved(w, make, {0: "142", 1: "Brukarråd.", 3: "Anna, 070-123 45 67"})
+    page = browser(w.publisher).get(f"/handlaggare/publicering/{sub.id}").get_data(as_text=True)
+    assert f'value="{sub.keys[0]}" checked' in page
+    assert f'value="{sub.keys[3]}">' in page, "offered, not chosen"
+    assert "begärdes inte för publicering" in page
+    assert "Inga personuppgifter hittades" in page
+
+
+def test_a_pdf_without_text_needs_a_decision(w, make, browser):
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("skannad.pdf", make_pdf())])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    response = browser(w.publisher).post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)]))
+    assert response.status_code == 422
+    assert "Texten kunde inte läsas" in text_of(response)
+    assert "textlager" in text_of(response)
+
+
+def test_withdraw_keeps_the_record_with_a_public_reason(w, make, browser, app):
+    pdf = make_pdf("Ingen personinformation här")
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("rapport.pdf", pdf)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    client = browser(w.publisher)
+    client.post(f"/handlaggare/publicering/{sub.id}",
+                data=publish_form(sub, document=[str(attachment.id)]))
+    publication = db.session.scalar(sa.select(Publication))
+    document = publication.documents[0]
+    assert client.get(f"/publicerat/{publication.id}/dokument/{document.id}").status_code == 200
+
+    url = f"/handlaggare/publiceringar/{publication.id}"
+    assert client.post(url, data={"reason": ""}).status_code == 422
+    assert browser(w.reviewer_x).post(url, data={"reason": "Fel"}).status_code == 404
+    response = client.post(url, data={"reason": "Uppgifterna var inaktuella."})
+    assert response.status_code == 302
+    publication = db.session.get(Publication, publication.id)
+    assert publication.state == PublicationState.WITHDRAWN
+    assert publication.withdrawn_reason == "Uppgifterna var inaktuella."
+    citizen = app.test_client()
+    assert citizen.get(f"/publicerat/{publication.id}/dokument/{document.id}").status_code == 410
+    assert "Uppgifterna var inaktuella." in text_of(citizen.get(f"/publicerat/{publication.id}"))
+
+
+def test_only_publishers_of_the_committee_reach_publishing(w, make, browser):
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("a.pdf", make_pdf("Text"))])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    from portal.models import Role
+
+    other_publisher = make.user(Role.PUBLISHER, committees=[w.committee_y])
+    db.session.commit()
+    for user in (w.reviewer_x, w.reviewer_y, other_publisher, w.user_a):
+        client = browser(user)
+        assert client.get(f"/handlaggare/publicering/{sub.id}").status_code == 404
+        assert client.post(f"/handlaggare/publicering/{sub.id}",
+                           data=publish_form(sub)).status_code == 404
+        upload = client.post(
+            f"/handlaggare/publicering/{sub.id}/bilagor/{attachment.id}/maskad",
+            data={"file": (io.BytesIO(make_pdf("x")), "x.pdf")},
+            content_type="multipart/form-data")
+        assert upload.status_code == 404
+    assert db.session.scalar(sa.select(Publication.id)) is None
+    assert db.session.scalar(sa.select(Attachment.id).where(Attachment.redacts_id.is_not(None))) \
+        is None

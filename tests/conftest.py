@@ -1,0 +1,171 @@
+"""Test setup: a real database (PostgreSQL when TEST_DATABASE_URL is set, else SQLite),
+migrated once per run and emptied after each test; real services come from
+``tests.fixtures_services``."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from itsdangerous import URLSafeTimedSerializer
+
+from portal import create_app
+from portal.extensions import db
+from tests import factories
+
+pytest_plugins = ["tests.fixtures_services"]
+
+
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _make_database(tmp_path_factory, base: str | None) -> tuple[str, callable]:
+    """A fresh, migrated database for this run (and this xdist worker)."""
+    if not base:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        return _migrated(f"sqlite:///{path}"), lambda: None
+    url = sa.make_url(base)
+    name = f"insyn_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return _migrated(url.set(database=name).render_as_string(hide_password=False)), drop
+
+
+def _migrated(url: str) -> str:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    """The database of the suite: TEST_DATABASE_URL's server, else SQLite."""
+    url, drop = _make_database(tmp_path_factory, os.environ.get("TEST_DATABASE_URL"))
+    yield url
+    drop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(database_url, tmp_path_factory):
+    """A PostgreSQL database for what only PostgreSQL can show (row locks, triggers).
+
+    The suite's own when it runs on PostgreSQL, else one on the local server; a
+    missing server is an error, not a skip.
+    """
+    if database_url.startswith("postgresql"):
+        yield database_url
+        return
+    url, drop = _make_database(
+        tmp_path_factory, os.environ.get("TEST_POSTGRES_URL", LOCAL_POSTGRES)
+    )
+    yield url
+    drop()
+
+
+@pytest.fixture
+def pg_app(postgres_url, app_config):
+    """The app on PostgreSQL, for concurrency tests."""
+    app_config["SQLALCHEMY_DATABASE_URI"] = postgres_url
+    yield from _app(app_config)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Per-test configuration; tests may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "STORAGE_URL": f"file://{tmp_path / 'files'}",
+        "UPLOAD_TMP": str(tmp_path / "upload-tmp"),
+        "SMTP_URL": "",
+        "SERVER_NAME": "insyn.test",
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    yield from _app(app_config)
+
+
+def _app(app_config):
+    app = create_app(app_config)
+    app.test_client_class = FormClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [f'"{t.name}"' for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app) -> FormClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make(app):
+    """Factories for real objects: ``make.provider()``, ``make.user(role)``, ..."""
+    return factories
+
+
+class FormClient(FlaskClient):
+    """A test client that behaves like separate browser requests to a real server.
+
+    Each request runs in its own app context (its own ``g`` and database session,
+    as under gunicorn) instead of reusing the test's; afterwards the test's session
+    is expired so it reads what the request committed. Form posts get a valid CSRF
+    token, as a browser would send.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        db.session.expire_all()
+        return response
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", uuid.uuid4().hex)
+        secret = self.application.config["SECRET_KEY"]
+        return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+    def post(self, *args, data=None, csrf: bool = True, **kwargs):
+        if csrf and isinstance(data, dict) and "csrf_token" not in data:
+            data = {**data, "csrf_token": self.csrf_token()}
+        return super().post(*args, data=data, **kwargs)
+
+    def login(self, user, password: str = factories.PASSWORD):
+        response = self.post("/logga-in", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+
+def text_of(response) -> str:
+    """The visible text of an HTML response, tags removed and whitespace collapsed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()

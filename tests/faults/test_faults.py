@@ -1,0 +1,206 @@
+"""Faults the issue lists that tests elsewhere do not cover yet, each through the provider's
+answer page: a clear message to the user, nothing lost or half-kept, and recovery by itself
+or with the documented command.
+
+Covered elsewhere (not repeated here): clamd stopped and hanging
+(tests/storage/test_uploads.py), S3 down before an upload (same file), SMTP down and
+``flask mail retry`` (tests/provider/test_notifications.py), two reviewers deciding at
+once (tests/admin/test_concurrent_pages.py), the same form posted twice
+(tests/provider/test_answering.py)."""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Attachment, ReviewState
+from storage import current_store
+from tests.conftest import text_of
+from tests.fixtures_services import S3Service
+from tests.provider.conftest import keys, valid_form
+
+MIB = 1024 * 1024
+
+
+def answer_url(submission) -> str:
+    return f"/utforare/arenden/{submission.id}/svar"
+
+
+def attachment_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Attachment))
+
+
+def big_form(submission, size: int) -> dict:
+    """The valid answer with a large text file in the file field."""
+    data = valid_form(submission)
+    data[keys(submission)["file"]] = (io.BytesIO(b"Kvalitetsarbete.\n" * (size // 17)),
+                                      "Kvalitetsberättelse.txt")
+    return {**data, "action": "submit"}
+
+
+def s3_client(s3_server):
+    return boto3.client("s3", endpoint_url=f"http://{s3_server.endpoint}",
+                        aws_access_key_id=S3Service.ACCESS_KEY,
+                        aws_secret_access_key=S3Service.SECRET_KEY, region_name="us-east-1")
+
+
+@pytest.fixture
+def on_s3(app_config, s3_url):
+    """The app of this test stores in a fresh bucket on the S3 server (asked before ``app``)."""
+    from storage.store import open_store
+
+    open_store(s3_url, create_bucket=True)
+    app_config["STORAGE_URL"] = s3_url
+    app_config["CLAMD_URL"] = ""
+
+
+def test_s3_stopped_during_a_multipart_upload(on_s3, s3_server, s3_url, app, client, w, asked):
+    bucket = s3_url.split("/")[-1].split("?")[0]
+    s3 = s3_client(s3_server)
+    stopped = threading.Event()
+
+    def stop_when_the_upload_is_under_way():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+            if uploads and s3.list_parts(Bucket=bucket, Key=uploads[0]["Key"],
+                                         UploadId=uploads[0]["UploadId"]).get("Parts"):
+                s3_server.stop()
+                stopped.set()
+                return
+            time.sleep(0.01)
+
+    client.login(w.user_a)
+    watcher = threading.Thread(target=stop_when_the_upload_is_under_way, daemon=True)
+    watcher.start()
+    try:
+        response = client.post(answer_url(asked), data=big_form(asked, 40 * MIB))
+    finally:
+        watcher.join(60)
+        s3_server.start()
+    assert stopped.is_set(), "the multipart upload was never seen in progress"
+    page = text_of(response)
+    assert response.status_code in (200, 503), page[:500]
+    assert "Inget har sparats. Försök igen om en stund." in page
+    db.session.refresh(asked)
+    assert asked.state is not ReviewState.SUBMITTED and attachment_count() == 0
+    assert list(current_store().list()) == []
+    # minio's abort of the multipart upload cannot reach a stopped server, so the parts
+    # already sent stay on it as an incomplete upload (a known gap,
+    # reported on issue 7): the bucket's lifecycle rule makes the S3 server abort it after a day
+    # (moto keeps lifecycle rules but does not run them, so it is checked, not awaited).
+    left = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    assert len(left) <= 1
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
+               and r["Status"] == "Enabled" for r in rules), rules
+    # The user simply tries again once the store is back.
+    again = client.post(answer_url(asked), data=big_form(asked, 10 * MIB))
+    assert again.status_code == 303, text_of(again)[:500]
+    assert attachment_count() == 1
+
+
+@pytest.fixture
+def on_postgres(app_config, postgres_url):
+    """Run the app of this test on PostgreSQL (asked before ``app``)."""
+    app_config["SQLALCHEMY_DATABASE_URI"] = postgres_url
+    as_in_production(app_config)
+
+
+def as_in_production(app_config) -> None:
+    """Unexpected errors get the error page, as in production, instead of reaching the test."""
+    app_config["HANDLE_ERRORS"] = True
+    app_config["PROPAGATE_EXCEPTIONS"] = False
+
+
+def test_database_connection_dropped_between_put_and_commit(on_postgres, app, client, w, asked,
+                                                            postgres_url):
+    store_dir = app.config["STORAGE_URL"].removeprefix("file://")
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    killed = []
+
+    def terminate_before_commit(conn):
+        # The file is in the store and the attachment row in this transaction: drop the
+        # database connection now, before COMMIT reaches the server.
+        if killed or not any(files for _d, _s, files in os.walk(store_dir)):
+            return
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        with admin.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killed.append(pid)
+
+    client.login(w.user_a)
+    sa.event.listen(db.engine, "commit", terminate_before_commit)
+    try:
+        response = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    finally:
+        sa.event.remove(db.engine, "commit", terminate_before_commit)
+        admin.dispose()
+    assert killed
+    page = text_of(response)
+    assert response.status_code == 500, page[:500]
+    assert "Traceback" not in page and "psycopg" not in page
+    assert "Inget av det du skickade har sparats; försök igen om en stund." in page
+    db.session.rollback()
+    db.session.refresh(asked)
+    assert asked.state is not ReviewState.SUBMITTED and attachment_count() == 0
+
+    # The documented command finds the orphan; --delete removes it once older than a day.
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["storage", "reconcile"])
+    assert "objects without a row: 1" in found.output, found.output
+    orphans = [os.path.join(d, f) for d, _s, files in os.walk(store_dir) for f in files]
+    assert len(orphans) == 1
+    old = time.time() - 2 * 86400
+    os.utime(orphans[0], (old, old))
+    removed = runner.invoke(args=["storage", "reconcile", "--delete"])
+    assert "(deleted)" in removed.output, removed.output
+    assert not any(files for _d, _s, files in os.walk(store_dir))
+    # The user's retry goes through.
+    again = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    assert again.status_code == 303, text_of(again)[:500]
+
+
+@pytest.fixture
+def full_spool(app_config):
+    """UPLOAD_TMP on a 1 MB tmpfs (root mounts it; failing to is an error, not a skip)."""
+    spool = Path(tempfile.mkdtemp(prefix="insyn-full-spool-"))
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(spool)],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"could not mount a 1 MB tmpfs for the spool: {result.stderr}",
+                    pytrace=False)
+    app_config["UPLOAD_TMP"] = str(spool)
+    as_in_production(app_config)
+    yield spool
+    gc.collect()  # the failed request's spool file objects
+    subprocess.run(["umount", str(spool)], check=True)
+    spool.rmdir()
+
+
+def test_upload_spool_disk_full(full_spool, app, client, w, asked):
+    client.login(w.user_a)
+    response = client.post(answer_url(asked), data=big_form(asked, 3 * MIB))
+    page = text_of(response)
+    assert response.status_code == 503, page[:500]
+    assert "Traceback" not in page and "No space" not in page
+    assert "Servern kan inte ta emot filer just nu. Inget har sparats." in page
+    db.session.refresh(asked)
+    assert asked.state is not ReviewState.SUBMITTED and attachment_count() == 0
+    assert list(current_store().list()) == []
+    assert os.listdir(full_spool) == []  # no spool file left filling the disk
+    # Once there is room again (a smaller file fits), the same form goes through.
+    again = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    assert again.status_code == 303, text_of(again)[:500]
+    assert attachment_count() == 1
