@@ -47,6 +47,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "UPLOAD_TMP": env.get("PORTAL_UPLOAD_TMP", str(instance / "upload-tmp")),
         "RATELIMIT_STORAGE_URI": env.get("PORTAL_RATELIMIT_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Explicit: Flask-Limiter otherwise inherits the previous app's setting.
+        "RATELIMIT_ENABLED": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -18,7 +18,7 @@ from portal import create_app
 from portal.extensions import db
 from tests import factories
 
-pytest_plugins = ["tests.fixtures_services"]
+pytest_plugins = ["tests.fixtures_services", "tests.browser"]
 
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

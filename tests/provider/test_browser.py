@@ -3,46 +3,20 @@ on, the plain form where it is off, and axe-core (WCAG 2.1 AA) on every kind of 
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
 from portal.models import Finding, ReviewState, SubmissionKind
 from tests.factories import PASSWORD
+from tests.browser import AXE_OPTIONS
 from tests.provider.conftest import keys
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                          "best-practice"]},
-    "resultTypes": ["violations"],
-}
 
 
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 def signed_in(browser, server, user, *, javascript: bool = True, width: int = 1280):
@@ -176,9 +150,8 @@ def pages(make, w, asked):
 
 
 @pytest.mark.parametrize("width", [1280, 360])
-def test_axe_finds_no_violations_on_provider_pages(browser, server, w, pages, width):
+def test_axe_finds_no_violations_on_provider_pages(browser, axe, server, w, pages, width):
     page = signed_in(browser, server, w.admin_a, width=width)
-    axe = Axe()
     problems = {}
     for name, path in pages.items():
         response = page.goto(server + path)

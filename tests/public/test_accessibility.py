@@ -4,24 +4,15 @@ and follows the reading order."""
 
 from __future__ import annotations
 
-import threading
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 from portal import workflow
 from portal.extensions import db
 from portal.models import FieldType, Ownership, RequestField, Role, SubmissionKind
+from tests.browser import AXE_OPTIONS
 from tests.public.documents import make_pdf
 
-AXE_OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                          "best-practice"]},
-    # Passed rules are listed (not their nodes): proof that the rules ran at all.
-    "resultTypes": ["violations"],
-}
 
 
 @pytest.fixture
@@ -30,25 +21,6 @@ def app_config(app_config, clamd_url):
     return app_config
 
 
-@pytest.fixture
-def server(app):
-    """The app on 127.0.0.1 in a thread, as a browser reaches it."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -118,8 +90,7 @@ def site(make, w):
 
 
 @pytest.mark.parametrize("width", [1280, 360])
-def test_axe_finds_no_violations(browser, server, site, width):
-    axe = Axe()
+def test_axe_finds_no_violations(browser, axe, server, site, width):
     page = browser.new_page(viewport={"width": width, "height": 900})
     problems = {}
     for name, path in site.items():
