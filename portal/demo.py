@@ -452,6 +452,15 @@ def _scenario(committees, areas, providers, users) -> None:
     workflow.submit(old_plan, omar)
     workflow.approve(old_plan, reviewer)
     workflow.close(old_plan, reviewer, "Effekten följd upp vid besök.")
+    workflow.publish(
+        old_plan,
+        publisher,
+        title="Åtgärdsplan: fallprevention på Solgården",
+        summary="Solgårdens åtgärder efter fall bland de boende. Alla åtgärder är genomförda "
+        "och nämnden har följt upp effekten.",
+        answer_keys=["measures"],
+        documents=[],
+    )
 
     gemenskap = _provider_user(providers["802456-7896"], "kvalitet@gemenskap.example")
     rejected = _report(
