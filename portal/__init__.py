@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["state_label"] = state_label
     app.jinja_env.globals["scanning_enabled"] = storage.scanning_enabled
     app.before_request(_make_csp_nonce)
+    app.before_request(_remember_language)
     app.before_request(_refuse_nul)
     app.after_request(_security_headers)
     app.context_processor(lambda: {"current_locale": str(get_locale()), "locales": LOCALES})
@@ -71,6 +72,13 @@ def _select_locale() -> str:
         return "sv"
     chosen = request.args.get("lang") or session.get("lang")
     return chosen if chosen in LOCALES else "sv"
+
+
+def _remember_language() -> None:
+    """``?lang=en`` on any page: shareable, and kept for the following pages."""
+    lang = request.args.get("lang")
+    if lang in LOCALES and session.get("lang") != lang:
+        session["lang"] = lang
 
 
 def _make_csp_nonce() -> None:

@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from portal import create_app, policy
 from portal.extensions import db
 from portal.models import Agreement, Impact, Provider, Role, Submission, User
+from tests.conftest import text_of
 from tests.factories import PASSWORD
 
 
@@ -281,7 +282,18 @@ def test_demo_load_twice_gives_the_same_data(app):
 def test_staff_pages_warn_when_scanning_is_off(client, make):
     w = make.world()
     client.login(w.reviewer_x)
-    assert "Viruskontroll av filer är avstängd" in client.get("/handlaggare/").get_data(as_text=True)
+    page = client.get("/handlaggare/").get_data(as_text=True)
+    assert "Viruskontroll av filer är avstängd" in page
     client.post("/logga-ut", data={})
     client.login(w.user_a)
     assert "Viruskontroll" not in client.get("/utforare/").get_data(as_text=True)
+
+
+def test_login_and_password_pages_in_english(client, make, compiled_translations):
+    user = make.user(Role.REVIEWER, committees=[make.committee()])
+    db.session.commit()
+    assert "Forgotten your password?" in text_of(client.get("/logga-in?lang=en"))
+    refused = client.post("/logga-in", data={"email": user.email, "password": "fel-lösenord-1"})
+    assert "Wrong e-mail address or password." in text_of(refused)
+    assert "Enter your e-mail address" in text_of(client.get("/glomt-losenord"))
+    assert "Glömt lösenordet?" in text_of(client.get("/logga-in?lang=sv"))

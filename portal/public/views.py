@@ -8,7 +8,7 @@ import io
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, render_template, request, session
+from flask import Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
@@ -30,17 +30,8 @@ from portal.public.caching import cached
 from portal.public.helpers import template_helpers
 from portal.search import Filters, InvalidFilter
 
-LOCALES = ("sv", "en")
 # When the accessibility statement was last reviewed against the pages (the law asks for it).
 ACCESSIBILITY_REVIEWED = date(2026, 11, 23)
-
-
-@bp.before_request
-def _remember_language() -> None:
-    """``?lang=en`` on any public page: shareable, and kept for the following pages."""
-    lang = request.args.get("lang")
-    if lang in LOCALES and session.get("lang") != lang:
-        session["lang"] = lang
 
 
 bp.context_processor(template_helpers)

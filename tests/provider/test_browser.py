@@ -11,12 +11,9 @@ from portal import workflow
 from portal.dates import today
 from portal.extensions import db
 from portal.models import Finding, ReviewState, SubmissionKind
-from tests.factories import PASSWORD
 from tests.browser import AXE_OPTIONS
+from tests.factories import PASSWORD
 from tests.provider.conftest import keys
-
-
-
 
 
 def signed_in(browser, server, user, *, javascript: bool = True, width: int = 1280):

@@ -22,22 +22,3 @@ def _fresh_facet_cache():
 def w(make):
     return make.world()
 
-
-@pytest.fixture(scope="session")
-def compiled_translations():
-    """The English catalogue compiled as ``make translations`` does (the .mo files are not
-    committed), so that a test run straight from a checkout has them."""
-    from pathlib import Path
-
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    root = Path(__file__).resolve().parents[2] / "translations"
-    for po in root.glob("*/LC_MESSAGES/messages.po"):
-        mo = po.with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            with po.open("rb") as source:
-                catalog = read_po(source)
-            with mo.open("wb") as target:
-                write_mo(target, catalog)
-    return root

@@ -4,7 +4,6 @@ and follows the reading order."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from portal import workflow
@@ -12,7 +11,6 @@ from portal.extensions import db
 from portal.models import FieldType, Ownership, RequestField, Role, SubmissionKind
 from tests.browser import AXE_OPTIONS
 from tests.public.documents import make_pdf
-
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ def test_pages_in_english(client, make, w, english):
     assert "Senast publicerat" in text_of(client.get("/?lang=sv"))
 
 
-OWN = ("templates/public/", "portal/public/", "portal/api/", "portal/search.py")
+OWN = ("templates/public/", "portal/public/", "portal/api/", "portal/search.py",
+       "templates/auth/", "portal/auth/")
 
 
 def test_every_public_message_is_translated(english):
