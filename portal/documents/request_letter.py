@@ -17,7 +17,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 from flask import current_app
 
-from portal.dates import today
+from portal.dates import local, today
 from portal.extensions import db
 from portal.models import FieldType, InformationRequest, Provider, SubmissionKind, User
 
@@ -48,7 +48,8 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
     config = current_app.config
     municipality = config["MUNICIPALITY"]
     committee = info_request.committee
-    issued = info_request.created_at.date() if info_request.created_at else today()
+    # The letter's date is the day in Stockholm, not in UTC (they differ before 01/02 a.m.).
+    issued = local(info_request.created_at).date() if info_request.created_at else today()
 
     document = Document()
     document.core_properties.title = f"Begäran om information: {info_request.title}"

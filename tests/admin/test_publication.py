@@ -244,3 +244,70 @@ def test_only_publishers_of_the_committee_reach_publishing(w, make, browser):
     assert db.session.scalar(sa.select(Publication.id)) is None
     assert db.session.scalar(sa.select(Attachment.id).where(Attachment.redacts_id.is_not(None))) \
         is None
+
+
+def test_each_attachment_is_approved_for_publication_on_its_own(w, make, browser, app):
+    from tests.admin.conftest import quality_fields
+
+    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, fields=quality_fields(),
+                               title="Kvalitetsredovisning 2026")
+    keys = [f.key for f in sub.request.fields]
+    chosen_data = make_docx("Kvalitetsberättelse utan personuppgifter.")
+    answer(sub, w.user_a, {keys[0]: "142", keys[1]: "Brukarråd."},
+           files=[(keys[2], "berattelse.docx", chosen_data),
+                  (keys[2], "intern-lista.pdf", make_pdf("Intern arbetslista"))])
+    workflow.approve(sub, w.reviewer_x)
+    db.session.commit()
+    sub.keys = keys
+    chosen, left_out = sub.submitted_versions[-1].attachments
+    client = browser(w.publisher)
+    page = client.get(f"/handlaggare/publicering/{sub.id}").get_data(as_text=True)
+    for attachment in (chosen, left_out):
+        assert f'name="document" value="{attachment.id}"' in page
+
+    response = client.post(f"/handlaggare/publicering/{sub.id}",
+                           data=publish_form(sub, document=[str(chosen.id)]))
+    assert response.status_code == 302, text_of(response)
+    publication = db.session.scalar(sa.select(Publication))
+    assert [d.attachment_id for d in publication.documents] == [chosen.id]
+    citizen = app.test_client()
+    public_page = citizen.get(f"/publicerat/{publication.id}").get_data(as_text=True)
+    assert "berattelse.docx" in public_page and "intern-lista.pdf" not in public_page
+    (document,) = publication.documents
+    assert citizen.get(f"/publicerat/{publication.id}/dokument/{document.id}").get_data() \
+        == chosen_data
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf"])
+def test_numbers_that_are_not_identity_numbers_do_not_block_a_document(w, make, browser, kind):
+    lines = (f"Löpnummer {BAD_CHECKSUM}", "Serienummer 19121212-0000",
+             "Organisationsnummer 556677-8899")
+    data = make_docx(*lines) if kind == "docx" else make_pdf(*lines)
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[(f"rapport.{kind}", data)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    client = browser(w.publisher)
+    checked = client.post(f"/handlaggare/publicering/{sub.id}",
+                          data=publish_form(sub, document=[str(attachment.id)], action="check"))
+    assert "Inga personuppgifter hittades" in text_of(checked)
+    response = client.post(f"/handlaggare/publicering/{sub.id}",
+                           data=publish_form(sub, document=[str(attachment.id)]))
+    assert response.status_code == 302, text_of(response)
+    assert db.session.scalar(sa.select(Publication.id)) is not None
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf"])
+def test_personal_data_in_a_document_blocks_it(w, make, browser, kind):
+    lines = (f"Brukare {PERSONNUMMER_SHORT} flyttade.", "Kontakt: anna@omsorgshuset.example",
+             "Ring 070-123 45 67")
+    data = make_docx(*lines) if kind == "docx" else make_pdf(*lines)
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[(f"rapport.{kind}", data)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    response = browser(w.publisher).post(
+        f"/handlaggare/publicering/{sub.id}",
+        data=publish_form(sub, document=[str(attachment.id)]))
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "Publiceringen är stoppad: 3 fynd" in text
+    for kind_label in ("Personnummer", "E-postadress", "Telefonnummer"):
+        assert kind_label in text
+    assert db.session.scalar(sa.select(Publication.id)) is None

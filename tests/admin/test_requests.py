@@ -181,3 +181,39 @@ def test_request_page_list_and_answers_csv(w, make, browser):
     assert ";Bra;12;" in org_a and ";Ja;" in org_a
     listing_csv = client.get("/handlaggare/begaranden?format=csv").get_data().decode("utf-8-sig")
     assert "Nöjdhet 2026" in listing_csv
+
+
+def test_request_to_every_provider_of_the_committee_is_one_per_provider(w, make, browser):
+    """Recipients "the committee": each provider with an agreement in any of its service
+    areas gets one request, however many agreements it has; other committees' do not."""
+    other_area = make.service_area(w.committee_x, "Daglig verksamhet LSS")
+    third = make.provider("Org C AB")
+    make.agreement(third, other_area)
+    make.agreement(w.org_a, other_area)  # org A: a second agreement with the committee
+    make.agreement(make.provider("Bara KFN AB"), w.area_y)
+    db.session.commit()
+    client = browser(w.reviewer_x)
+    preview = text_of(client.post("/handlaggare/begaranden/ny",
+                                  data=request_form(w, recipients="committee", action="preview")))
+    assert "Begäran går till 3 utförare" in preview and "Bara KFN AB" not in preview
+    response = client.post("/handlaggare/begaranden/ny",
+                           data=request_form(w, recipients="committee"))
+    assert response.status_code == 302
+    info_request = db.session.scalar(sa.select(InformationRequest))
+    assert info_request.service_area_id is None and info_request.agreement_id is None
+    answers = db.session.scalars(
+        sa.select(Submission).where(Submission.request_id == info_request.id)).all()
+    assert sorted(s.provider.name for s in answers) == ["Org A AB", "Org B AB", "Org C AB"]
+    assert all(s.committee_id == w.committee_x.id and s.deadline == info_request.deadline
+               for s in answers)
+    page = text_of(client.get(f"/handlaggare/begaranden/{info_request.id}"))
+    assert "Org C AB" in page and "Bara KFN AB" not in page
+
+
+def test_request_to_one_provider_via_its_agreement(w, browser):
+    agreement = next(a for a in w.org_b.agreements if a.committee_id == w.committee_x.id)
+    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny", data=request_form(
+        w, recipients="agreement", agreement_id=str(agreement.id)))
+    assert response.status_code == 302
+    (only,) = db.session.scalars(sa.select(Submission)).all()
+    assert only.provider_id == w.org_b.id and only.agreement_id == agreement.id

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
-from portal.models import AuditEvent, ReviewEvent, ReviewState, Submission, SubmissionKind
+from portal.models import AuditEvent, ReviewEvent, ReviewState, Role, Submission, SubmissionKind
 from tests.admin.helpers import answer, make_docx, upload
 from tests.conftest import text_of
 
@@ -211,3 +211,37 @@ def test_files_are_served_to_staff_only_when_submitted_and_released(w, make, bro
     db.session.commit()
     pending = client.get(f"/handlaggare/bilagor/{attachment.id}")
     assert pending.status_code == 409 and "virusgenomsökning" in text_of(pending)
+
+
+def test_queue_filters_by_committee_within_the_reviewers_own(w, make, browser):
+    both = make.user(Role.REVIEWER, committees=[w.committee_x, w.committee_y])
+    (x_sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, title="Hemtjänstens år")
+    answer(x_sub, w.user_a, {"a": "1"})
+    (y_sub,) = make.info_request(w.committee_y, [w.org_b], w.reviewer_y, title="Simhallens år")
+    answer(y_sub, w.user_b, {"a": "1"})
+    client = browser(both)
+    everything = text_of(client.get("/handlaggare/arenden"))
+    assert "Hemtjänstens år" in everything and "Simhallens år" in everything
+    only_y = text_of(client.get(f"/handlaggare/arenden?namnd={w.committee_y.id}"))
+    assert "Simhallens år" in only_y and "Hemtjänstens år" not in only_y
+    csv = client.get(f"/handlaggare/arenden?namnd={w.committee_y.id}&format=csv")
+    rows = csv.get_data().decode("utf-8-sig").strip().split("\r\n")
+    assert len(rows) == 2 and "Simhallens år" in rows[1]
+    # Asking for another committee's queue shows nothing of it.
+    foreign = text_of(browser(w.reviewer_x).get(f"/handlaggare/arenden?namnd={w.committee_y.id}"))
+    assert "Simhallens år" not in foreign
+
+
+def test_review_page_links_only_files_that_are_scanned(w, make, browser):
+    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x)
+    answer(sub, w.user_a, {"a": "1"}, files=[("f1", "ren.docx", make_docx("Ren")),
+                                             ("f2", "vantar.docx", make_docx("Väntar"))])
+    clean, waiting = sub.submitted_versions[0].attachments
+    waiting.scan_status = waiting.scan_status.PENDING_SCAN
+    db.session.commit()
+    client = browser(w.reviewer_x)
+    html = client.get(f"/handlaggare/arenden/{sub.id}").get_data(as_text=True)
+    assert f'href="/handlaggare/bilagor/{clean.id}"' in html
+    assert f"/handlaggare/bilagor/{waiting.id}" not in html, "no link to an unscanned file"
+    assert "vantar.docx" in html and "väntar på virusgenomsökning" in html
+    assert client.get(f"/handlaggare/bilagor/{waiting.id}").status_code == 409

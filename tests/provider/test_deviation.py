@@ -224,3 +224,29 @@ def test_concurrent_double_click_on_a_new_report_on_postgresql(pg_app, make):
     db.session.expire_all()
     (report,) = reports()
     assert report.state == ReviewState.SUBMITTED and len(report.versions) == 1
+
+
+def test_receipt_docx_names_who_when_and_the_sha256_of_each_file(client, w):
+    import hashlib
+
+    import docx
+
+    from portal.dates import local
+
+    files = {"Händelseanalys.pdf": pdf_bytes(), "Tidslinje.txt": b"18.00 ordinarie tid\n"}
+    client.login(w.user_a)
+    response = client.post("/utforare/avvikelser/ny", data={
+        **report_form(w.org_a.agreements[0]), "action": "submit",
+        "attachments": [(io.BytesIO(data), name) for name, data in files.items()]})
+    assert response.status_code == 303
+    (report,) = reports()
+    version = report.versions[0]
+    assert sorted(a.display_name for a in version.attachments) == sorted(files)
+    receipt = client.get(f"/utforare/arenden/{report.id}/kvitto/1.docx")
+    document = docx.Document(io.BytesIO(receipt.data))
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert report.registration_number in cells and "Fördröjd läkemedelsutdelning" in cells
+    assert any(w.user_a.email in c for c in cells)
+    assert local(version.submitted_at).strftime("%Y-%m-%d kl. %H:%M") in cells
+    for name, data in files.items():
+        assert name in cells and hashlib.sha256(data).hexdigest() in cells, name

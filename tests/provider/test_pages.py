@@ -71,6 +71,45 @@ def pages(s, w) -> list[str]:
     ]
 
 
+def cross_org_posts(s, w) -> list[tuple[str, dict]]:
+    """Every form post on org A's objects, as org B would try it."""
+    a = s.answer.id
+    return [
+        (f"/utforare/arenden/{s.own_draft.id}/svar", {"action": "save"}),
+        (f"/utforare/arenden/{s.plan.id}/svar", {"action": "submit"}),
+        (f"/utforare/arenden/{a}/svar", {"action": "submit"}),
+        (f"/utforare/arenden/{s.own_draft.id}/ta-tillbaka", {}),
+        (f"/utforare/atgardsplaner/ny?avvikelse={s.deviation.id}", {"action": "save"}),
+        (f"/utforare/atgardsplaner/ny?iakttagelse={s.finding.id}", {"action": "save"}),
+        (f"/utforare/organisation/kollegor/{w.user_a.id}/inaktivera", {}),
+        (f"/utforare/organisation/kollegor/{w.user_a.id}/aktivera", {}),
+        (f"/utforare/organisation/kollegor/{w.user_a.id}/ny-inbjudan", {}),
+    ]
+
+
+# The signed invitation link names no organisation's object by id (test_organisation.py).
+NOT_BY_ID = {"provider.accept_invitation"}
+
+
+def test_every_provider_route_is_tried(app, w, scene):
+    """A new provider route fails here until the page and cross-organisation tests try it."""
+    adapter = app.url_map.bind("insyn.test")
+    tried = {(adapter.match(path.split("?")[0], method="GET")[0], "GET")
+             for path in pages(scene, w) + ADMIN_PAGES}
+    tried |= {(adapter.match(path.split("?")[0], method="POST")[0], "POST")
+              for path, _data in cross_org_posts(scene, w)}
+    # Forms that only create something for one's own organisation (tried in
+    # test_another_organisations_agreement_cannot_be_reported_on and test_organisation.py).
+    tried |= {("provider.new_deviation", "POST"), ("provider.invite", "POST")}
+    routes = {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("provider.") and rule.endpoint not in NOT_BY_ID
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - tried == set()
+
+
 ADMIN_PAGES = ["/utforare/organisation", "/utforare/organisation/bjud-in"]
 
 
@@ -113,19 +152,7 @@ def test_another_organisation_gets_404_on_every_route(client, w, scene):
         if path in ("/utforare/avvikelser/ny", "/utforare/atgardsplaner/ny"):
             continue  # their own forms
         assert client.get(path).status_code == 404, path
-    a = scene.answer.id
-    posts = [
-        (f"/utforare/arenden/{scene.own_draft.id}/svar", {"action": "save"}),
-        (f"/utforare/arenden/{scene.plan.id}/svar", {"action": "submit"}),
-        (f"/utforare/arenden/{a}/svar", {"action": "submit"}),
-        (f"/utforare/arenden/{scene.own_draft.id}/ta-tillbaka", {}),
-        (f"/utforare/atgardsplaner/ny?avvikelse={scene.deviation.id}", {"action": "save"}),
-        (f"/utforare/atgardsplaner/ny?iakttagelse={scene.finding.id}", {"action": "save"}),
-        (f"/utforare/organisation/kollegor/{w.user_a.id}/inaktivera", {}),
-        (f"/utforare/organisation/kollegor/{w.user_a.id}/aktivera", {}),
-        (f"/utforare/organisation/kollegor/{w.user_a.id}/ny-inbjudan", {}),
-    ]
-    for path, data in posts:
+    for path, data in cross_org_posts(scene, w):
         assert client.post(path, data=data).status_code == 404, path
     db.session.refresh(scene.own_draft)
     assert scene.own_draft.state == "draft" and scene.own_draft.versions == []
