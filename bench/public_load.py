@@ -386,25 +386,60 @@ end
 
 def service_times(app, scenarios: dict[str, list[str]], count: int) -> dict:
     """Each scenario's requests one at a time through the WSGI app in this process: the
-    time one request costs the app (database included), without HTTP or queueing."""
+    time one request costs the app (database included), without HTTP or queueing; and
+    what it is made of: this process's CPU time (the app's Python work) and the time spent
+    waiting for SQL statements (the database's work, plus its queueing on a busy machine).
+    """
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    sql = {"seconds": 0.0, "statements": 0}
+
+    def before(conn, *_args):
+        conn.info["bench_started"] = time.perf_counter()
+
+    def after(conn, *_args):
+        sql["seconds"] += time.perf_counter() - conn.info.pop("bench_started")
+        sql["statements"] += 1
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+
+    def percentile(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * q))], 1)
+
     results = {}
     client = app.test_client()
-    for name, paths in scenarios.items():
-        for path in paths[:20]:  # warm-up: templates compiled, connections open
-            client.get(path).close()
-        times = []
-        for path in paths[-count:]:
-            started = time.perf_counter()
-            response = client.get(path)
-            response.get_data()
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{path}: {response.status_code}")
-        times.sort()
-        results[name] = {"requests": len(times), "p50_ms": round(times[len(times) // 2], 1),
-                         "p95_ms": round(times[int(len(times) * 0.95)], 1),
-                         "p99_ms": round(times[int(len(times) * 0.99)], 1),
-                         "load_after": load_average()}
+    try:
+        for name, paths in scenarios.items():
+            for path in paths[:20]:  # warm-up: templates compiled, connections open
+                client.get(path).close()
+            times, cpu, waits, statements = [], [], [], []
+            for path in paths[-count:]:
+                sql["seconds"], sql["statements"] = 0.0, 0
+                started, cpu_started = time.perf_counter(), time.process_time()
+                response = client.get(path)
+                response.get_data()
+                times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+                waits.append(sql["seconds"] * 1000)
+                statements.append(sql["statements"])
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path}: {response.status_code}")
+            results[name] = {"requests": len(times), "p50_ms": percentile(times, 0.5),
+                             "p95_ms": percentile(times, 0.95),
+                             "p99_ms": percentile(times, 0.99),
+                             "cpu_p50_ms": percentile(cpu, 0.5),
+                             "sql_p50_ms": percentile(waits, 0.5),
+                             "statements_mean": round(sum(statements) / len(statements), 1),
+                             "load_after": load_average()}
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
     return results
 
 
@@ -522,7 +557,8 @@ def main(argv: list[str] | None = None) -> dict:
     rng = random.Random(args.seed)
     report: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                     "cpus": os.cpu_count(), "workers": args.workers, "threads": args.threads,
-                    "connections": args.connections, "duration_s": args.duration}
+                    "connections": args.connections, "duration_s": args.duration,
+                    "load_start": load_average()}
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="insyn-bench-")))
         if args.sqlite:
@@ -624,7 +660,8 @@ def print_table(report: dict) -> None:
     print(f"\n{report['publications']} publications, {report['database']}, "
           f"{report['workers']} gunicorn workers × {report['threads']} threads, "
           f"{report['connections']} connections, "
-          f"{report['duration_s']} s per scenario, {report['cpus']} CPUs")
+          f"{report['duration_s']} s per scenario, {report['cpus']} CPUs, "
+          f"load average at the start {report.get('load_start', '?')}")
     print("| scenario | requests/s | p50 | p95 | p99 | errors | ratio to static | load after |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, r in report["results"].items():
@@ -632,11 +669,13 @@ def print_table(report: dict) -> None:
               f"{r['p99_ms']:.1f} ms | {r['socket_errors'] + r['non_2xx_3xx']} | "
               f"{r.get('ratio_to_static', 1.0):.3f} | {r['load_after']} |")
     print("\nOne request at a time, in-process (no HTTP, no queueing):")
-    print("| scenario | requests | p50 | p95 | p99 | load after |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("| scenario | requests | p50 | p95 | p99 | app CPU p50 | SQL wait p50 "
+          "| statements | load after |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, r in report.get("service", {}).items():
         print(f"| {name} | {r['requests']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
-              f"{r['p99_ms']:.1f} ms | {r['load_after']} |")
+              f"{r['p99_ms']:.1f} ms | {r['cpu_p50_ms']:.1f} ms | {r['sql_p50_ms']:.1f} ms | "
+              f"{r['statements_mean']:.1f} | {r['load_after']} |")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from portal.models import (
     Committee,
     Ownership,
     Provider,
-    Publication,
     PublicationState,
     ServiceArea,
 )
@@ -158,7 +157,7 @@ def publications_csv():
 
 @bp.get("/publications/<int:publication_id>")
 def publication(publication_id: int):
-    found = search.get_or_404(Publication, publication_id)
+    found = search.publication_or_404(publication_id)
     if found.state != PublicationState.PUBLISHED:
         return jsonify({**serialize.withdrawn(found), "status": 410}), 410
     return _json(serialize.publication_detail(found))

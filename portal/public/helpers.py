@@ -7,6 +7,7 @@ from datetime import date, datetime
 from flask import request, url_for
 from flask_babel import format_date, format_decimal
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.models import Route
 from portal.public.answers import choice_label, display_date
@@ -81,6 +82,21 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def facet_options(facet) -> Markup:
+    """The ``<option>`` elements of a facet's select. Built once per facet object: the
+    facets are cached (portal.search.facet_cache), and the provider facet alone has
+    hundreds of values, too many to loop over in the template on every request."""
+    html = facet.__dict__.get("_options_html")
+    if html is None:
+        html = Markup("\n").join(
+            Markup('<option value="{}"{}>{}{}</option>').format(
+                v.value, Markup(" selected") if v.value == facet.selected else "", v.label,
+                "" if v.count is None else f" ({v.count})")
+            for v in facet.values)
+        facet._options_html = html
+    return html
+
+
 def template_helpers() -> dict:
     return {
         "kind_label": kind_label,
@@ -91,6 +107,7 @@ def template_helpers() -> dict:
         "long_date": long_date,
         "iso_date": iso_date,
         "url_with": url_with,
+        "facet_options": facet_options,
         "display_date": display_date,
         "choice_label": choice_label,
     }

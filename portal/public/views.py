@@ -83,7 +83,7 @@ def search_page():
 
 
 def _publication_or_404(publication_id: int) -> Publication:
-    return search.get_or_404(Publication, publication_id)
+    return search.publication_or_404(publication_id)
 
 
 def _related(publication: Publication) -> list[Publication]:
