@@ -132,16 +132,21 @@ def storage_rescan(include_not_scanned):
 
 
 @storage_cli.command("reconcile")
-@click.option("--delete", is_flag=True, help="Delete unreferenced objects older than a day.")
+@click.option("--delete", is_flag=True,
+              help="Delete unreferenced objects and abort unfinished uploads older than a day.")
 def storage_reconcile(delete):
-    """List objects with no row and rows with no object."""
+    """List objects with no row, rows with no object and unfinished uploads."""
     from storage.uploads import reconcile
 
     report = reconcile(delete=delete)
     click.echo(
         f"objects without a row: {len(report.orphan_objects)}; "
-        f"rows without an object: {len(report.missing_objects)}"
+        f"rows without an object: {len(report.missing_objects)}; "
+        f"unfinished uploads: {len(report.incomplete_uploads)}"
     )
+    for key, begun in report.incomplete_uploads:
+        click.echo(f"  unfinished upload of {key} begun {begun:%Y-%m-%d %H:%M} UTC"
+                   + (" (aborted)" if key in report.aborted_uploads else ""))
     for key in report.orphan_objects:
         click.echo(f"  orphan {key}" + (" (deleted)" if key in report.deleted else ""))
     for attachment_id, key in report.missing_objects:

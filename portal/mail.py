@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
@@ -32,12 +33,35 @@ def queue(recipient: str, subject: str, template: str, **context) -> OutboundMai
     return mail
 
 
+def send_in_background(mail: OutboundMail) -> None:
+    """Send ``mail`` (queued in this request) from a thread after commit, so that the response
+    does not wait for the mail server: how long it takes must not tell a caller whether an
+    address has an account (a password reset)."""
+    queued = g.get("queued_mails", [])
+    if mail in queued:
+        queued.remove(mail)
+    g.setdefault("background_mails", []).append(mail)
+
+
 def send_queued_after_request() -> None:
     """Send what this request queued, if its transaction committed (teardown hook)."""
     mails = g.pop("queued_mails", [])
     ids = [m.id for m in mails if sa.inspect(m).persistent and m.id is not None]
     if ids:
         deliver(OutboundMail.id.in_(ids))
+    later = [m.id for m in g.pop("background_mails", [])
+             if sa.inspect(m).persistent and m.id is not None]
+    if later:
+        app = current_app._get_current_object()
+
+        def send() -> None:
+            with app.app_context():
+                try:
+                    deliver(OutboundMail.id.in_(later))
+                finally:
+                    db.session.remove()
+
+        threading.Thread(target=send, name="mail-send", daemon=True).start()
 
 
 def deliver(condition=None) -> tuple[int, int]:

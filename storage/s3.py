@@ -215,6 +215,19 @@ class S3Store:
                           expires=timedelta(seconds=expires_seconds),
                           response_headers=headers or None)
 
+    def incomplete_uploads(self) -> list[tuple[str, str, datetime]]:
+        """Multipart uploads begun and neither completed nor aborted (the first 1000), as
+        (key, upload id, begun). minio's own abort of a failed put cannot reach a server
+        that went away during it; reconcile aborts these later."""
+        result = self._call(None, self.client._list_multipart_uploads, self.bucket,
+                            prefix=self.prefix)
+        return [(upload.object_name[len(self.prefix):], upload.upload_id,
+                 _utc(upload.initiated_time)) for upload in result.uploads]
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        self._call(key, self.client._abort_multipart_upload, self.bucket, self._name(key),
+                   upload_id)
+
     def ping(self) -> None:
         if not self._call(None, self.client.bucket_exists, self.bucket):
             raise StoreUnavailable(f"bucket {self.bucket!r} does not exist")

@@ -125,6 +125,10 @@ ENCRYPTED_PDF = _Refusal(
 DAMAGED = _Refusal(
     "Filen är skadad och kan inte läsas. Skapa eller exportera den på nytt och försök igen.",
     422, "damaged")
+UNPACKS_TOO_LARGE = _Refusal(
+    "Filen blir orimligt stor när den packas upp (den ser ut som en så kallad zip-bomb) och "
+    "kan därför inte granskas. Spara dokumentet på nytt och försök igen.", 422,
+    "unpacks_too_large")
 EMPTY = _Refusal("Filen är tom. Välj en fil med innehåll och försök igen.", 422, "empty")
 
 _EXECUTABLE_MAGIC = (
@@ -145,6 +149,9 @@ _TEXT_CONTROLS_STR = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _MAX_MEMBER = 1024 * 1024  # the small parts read from an Office file
 _MAX_ZIP_ENTRIES = 20000
+# A zip bomb: more than this unpacked, at a ratio no real document reaches (XML packs ~10:1).
+_MAX_UNPACKED = 256 * 1024 * 1024
+_MAX_RATIO = 50
 
 
 def sniff(path: str | os.PathLike, display_name: str) -> FileType:
@@ -233,6 +240,9 @@ def _zip_kind(path) -> FileType:
             names = {info.filename.lower(): info for info in infos}
             if any(info.flag_bits & 0x1 for info in infos):
                 raise ENCRYPTED()
+            unpacked = sum(info.file_size for info in infos)
+            if unpacked > _MAX_UNPACKED and unpacked > _MAX_RATIO * os.path.getsize(path):
+                raise UNPACKS_TOO_LARGE()
             if "[content_types].xml" in names:
                 return _ooxml_kind(archive, names)
             if infos and infos[0].filename == "mimetype":

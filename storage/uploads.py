@@ -236,6 +236,10 @@ def _audit_infected(uploader: User | None, verdict: ScanResult, **detail) -> Non
     """Write ``upload.infected`` in its own transaction: the caller will roll back its own."""
     event = audit.record("upload.infected", actor=uploader, signature=verdict.signature,
                          **detail)
+    if _holds_sqlite_write_lock():
+        # A second SQLite connection would wait out the busy timeout (10 s) behind this one's
+        # write lock and then fail: the event goes with the caller's transaction instead.
+        return
     db.session.expunge(event)
     try:
         with Session(db.engine) as session:
@@ -244,6 +248,13 @@ def _audit_infected(uploader: User | None, verdict: ScanResult, **detail) -> Non
     except SQLAlchemyError:
         log.exception("could not write the audit event apart; leaving it to the caller")
         db.session.add(event)
+
+
+def _holds_sqlite_write_lock() -> bool:
+    session = db.session()
+    if db.engine.dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    return bool(session.connection().connection.dbapi_connection.in_transaction)
 
 
 # --- rescan -------------------------------------------------------------------------------
@@ -360,6 +371,9 @@ class ReconcileReport:
     orphan_objects: list[str] = field(default_factory=list)    # keys with no attachment row
     missing_objects: list[tuple[int, str]] = field(default_factory=list)  # (attachment id, key)
     deleted: list[str] = field(default_factory=list)
+    # Multipart uploads an S3 server still holds parts of (key, begun); aborted with ``delete``.
+    incomplete_uploads: list[tuple[str, datetime]] = field(default_factory=list)
+    aborted_uploads: list[str] = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
@@ -370,7 +384,9 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     """Compare ``clean/`` and ``quarantine/`` with the attachment rows.
 
     With ``delete``, unreferenced objects last modified more than ``min_age`` ago
-    are removed (younger ones may belong to an upload whose row is not committed yet).
+    are removed (younger ones may belong to an upload whose row is not committed yet),
+    and so are the parts of multipart uploads begun before then and never finished (an
+    S3 server that went away in the middle of an upload keeps them).
     """
     store = current_store()
     objects = {}
@@ -387,8 +403,14 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     report.orphan_objects = sorted(set(objects) - set(referenced))
     report.missing_objects = sorted(
         (row_id, key) for key, row_id in referenced.items() if key not in objects)
+    incomplete = getattr(store, "incomplete_uploads", lambda: [])()
+    report.incomplete_uploads = [(key, begun) for key, _id, begun in incomplete]
     if delete:
         cutoff = _now() - min_age
+        for key, upload_id, begun in incomplete:
+            if begun < cutoff:
+                store.abort_upload(key, upload_id)
+                report.aborted_uploads.append(key)
         for key in report.orphan_objects:
             if objects[key].modified >= cutoff:
                 continue

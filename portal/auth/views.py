@@ -98,11 +98,16 @@ def forgot_password():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(db.select(User).filter_by(email=email))
+        # Both paths write and commit, and the mail goes out after the response: neither
+        # the answer nor its timing tells whether the address has an account.
         if user is not None and user.active:
             link = url_for("auth.reset_password", token=reset_token(user), _external=True)
-            mail.queue(user.email, _("Välj nytt lösenord i Insyn"), "password_reset", link=link)
+            mail.send_in_background(mail.queue(user.email, _("Välj nytt lösenord i Insyn"),
+                                               "password_reset", link=link))
             audit.record("auth.reset_requested", user, actor=user)
-            db.session.commit()
+        else:
+            audit.record("auth.reset_requested_unknown", actor=None, email=email)
+        db.session.commit()
         flash(str(GENERIC_RESET), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot_password.html", form=form)

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Attachment, ReviewState
 from storage import current_store
+from storage.scan import open_scanner
 from tests.conftest import text_of
 from tests.fixtures_services import S3Service
 from tests.provider.conftest import keys, valid_form
@@ -97,11 +98,20 @@ def test_s3_stopped_during_a_multipart_upload(on_s3, s3_server, s3_url, app, cli
     assert asked.state is not ReviewState.SUBMITTED and attachment_count() == 0
     assert list(current_store().list()) == []
     # minio's abort of the multipart upload cannot reach a stopped server, so the parts
-    # already sent stay on it as an incomplete upload (a known gap,
-    # reported on issue 7): the bucket's lifecycle rule makes the S3 server abort it after a day
-    # (moto keeps lifecycle rules but does not run them, so it is checked, not awaited).
-    left = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-    assert len(left) <= 1
+    # already sent stay on it. The documented command lists the unfinished upload and, with
+    # --delete, aborts it once it is a day old (moto dates every upload in 2010; the bucket's
+    # lifecycle rule is the second net, which moto keeps but does not run).
+    (left,) = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["storage", "reconcile"])
+    assert "unfinished uploads: 1" in found.output, found.output
+    assert f"unfinished upload of {left['Key']}" in found.output
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) != []
+    aborted = runner.invoke(args=["storage", "reconcile", "--delete"])
+    assert f"unfinished upload of {left['Key']}" in aborted.output, aborted.output
+    assert "(aborted)" in aborted.output
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert "unfinished uploads: 0" in runner.invoke(args=["storage", "reconcile"]).output
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
                and r["Status"] == "Enabled" for r in rules), rules
@@ -204,3 +214,118 @@ def test_upload_spool_disk_full(full_spool, app, client, w, asked):
     again = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
     assert again.status_code == 303, text_of(again)[:500]
     assert attachment_count() == 1
+
+
+@pytest.fixture(params=["clamd stopped", "clamd hanging"])
+def scanner_fault(request, app_config, clamd_service, clamd_url):
+    """The app of this test (asked before ``app``) scans with a clamd that is stopped, or with
+    one that accepts and never answers (given up on after a second)."""
+    app_config["CLAMD_TIMEOUT"] = 1.0
+    if request.param == "clamd stopped":
+        app_config["CLAMD_URL"] = clamd_url
+        clamd_service.stop()
+    else:
+        app_config["CLAMD_URL"] = request.getfixturevalue("hanging_clamd").url
+    yield request.param
+    clamd_service.start()
+
+
+def test_scanner_down_the_answer_is_received_and_the_file_waits(scanner_fault, clamd_service,
+                                                                clamd_url, app, client, w,
+                                                                asked):
+    """The provider's answer goes through (nothing lost), the file waits in quarantine where
+    neither the provider nor staff can open it, and ``flask storage rescan`` with the scanner
+    back releases it."""
+    client.login(w.user_a)
+    started = time.monotonic()
+    response = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    took = time.monotonic() - started
+    assert response.status_code == 303, text_of(response)[:500]
+    assert took < 10, f"the answer waited {took:.1f} s for the scanner"
+    receipt = text_of(client.get(response.location))
+    assert "väntar på virusgenomsökning" in receipt
+    db.session.refresh(asked)
+    assert asked.state is ReviewState.SUBMITTED
+    (file,) = asked.versions[0].attachments
+    assert file.scan_status == "pending_scan"
+    assert [i.key for i in current_store().list()] == [f"quarantine/{file.sha256}"]
+    reviewer = app.test_client()
+    reviewer.login(w.reviewer_x)
+    held = reviewer.get(f"/handlaggare/bilagor/{file.id}")
+    assert held.status_code == 409 and "väntar på virusgenomsökning" in text_of(held)
+    assert client.get(f"/utforare/filer/{file.id}").status_code in (404, 409)
+
+    # The documented recovery: with the scanner back (clamd restarted; the hung one replaced
+    # by a working one), rescan releases the file.
+    clamd_service.start()
+    if scanner_fault == "clamd hanging":
+        app.extensions["scanner"] = open_scanner(clamd_url, 60)
+    result = app.test_cli_runner().invoke(args=["storage", "rescan"])
+    assert result.exit_code == 0 and "released 1 file(s)" in result.output, result.output
+    released = reviewer.get(f"/handlaggare/bilagor/{file.id}")
+    assert released.status_code == 200 and released.data == valid_form_pdf()
+    assert [i.key for i in current_store().list()] == [f"clean/{file.sha256}"]
+
+
+def valid_form_pdf() -> bytes:
+    from tests.storage.files import pdf_bytes
+
+    return pdf_bytes()
+
+
+@pytest.mark.parametrize("decisions", [("godkann", "avsla"), ("begar-komplettering", "godkann")],
+                         ids=["approve vs reject", "clarification vs approve"])
+def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
+    """Two reviewers press different decision buttons at the same moment: exactly one decision
+    is kept, the other reviewer is told and nothing of theirs is half-recorded.
+    (tests/admin/test_concurrent_pages.py has two approvals at once.)"""
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import timedelta
+
+    from portal.dates import today
+    from portal.models import ReviewEvent, Role, Submission
+    from tests import factories
+    from tests.admin.helpers import answer
+
+    w = factories.world()
+    second = factories.user(Role.REVIEWER, committees=[w.committee_x])
+    (sub,) = factories.info_request(w.committee_x, [w.org_a], w.reviewer_x)
+    answer(sub, w.user_a, {"a": "1"})
+    forms = {"godkann": {"comment": "Bra"}, "avsla": {"reason": "Saknar uppgifter"},
+             "begar-komplettering": {"question": "Bifoga rutinen.",
+                                     "deadline": (today() + timedelta(days=7)).isoformat()}}
+    clients = []
+    for reviewer in (w.reviewer_x, second):
+        client = pg_app.test_client()
+        client.login(reviewer)
+        clients.append(client)
+    posts = [(clients[i], f"/handlaggare/arenden/{sub.id}/{slug}",
+              {**forms[slug], "csrf_token": clients[i].csrf_token()})
+             for i, slug in enumerate(decisions)]
+    barrier = threading.Barrier(2)
+
+    def press(post):
+        client, url, data = post
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                return client.post(url, data=data)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(press, posts))
+    assert sorted(r.status_code for r in responses) == [302, 409], [
+        text_of(r)[:300] for r in responses]
+    winner = decisions[[r.status_code for r in responses].index(302)]
+    loser = next(r for r in responses if r.status_code == 409)
+    assert "Ärendet har redan ändrats" in text_of(loser) and "Ladda om sidan" in text_of(loser)
+    db.session.expire_all()
+    state = db.session.get(Submission, sub.id).state
+    assert state == {"godkann": ReviewState.APPROVED, "avsla": ReviewState.REJECTED,
+                     "begar-komplettering": ReviewState.CLARIFICATION_REQUESTED}[winner]
+    actions = db.session.scalars(
+        sa.select(ReviewEvent.action).where(ReviewEvent.submission_id == sub.id,
+                                            ReviewEvent.action != "submit")).all()
+    assert len(actions) == 1, actions
+

@@ -290,3 +290,27 @@ def test_provider_roles_never_see_org_b_data(app, world, role):
             continue
         body = client.get(rule.rule).get_data(as_text=True)
         assert "Org B AB" not in body and "b-godkand" not in body, rule.rule
+
+
+OTHER_METHODS = ("PUT", "PATCH", "DELETE")
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin"])
+def test_methods_a_rule_does_not_take_are_405_and_change_nothing(app, world, role):
+    """The matrix calls each rule with its own methods; every other one is refused (405, not a
+    login redirect or a page), for nobody and for the most privileged role alike."""
+    client = client_for(app, world, role)
+    wrong = []
+    before = fingerprint()
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        url = url_for_rule(rule, world.own)
+        for method in OTHER_METHODS:
+            if method in rule.methods:
+                wrong.append(f"{method} {rule.rule}: the app takes {method}; add it to TABLE")
+                continue
+            data = {"csrf_token": client.csrf_token(), "reason": "Skäl"}
+            got = outcome(client.open(url, method=method, data=data))
+            if got != "405":
+                wrong.append(f"{method} {rule.rule} as {role}: {got}")
+    assert not changed(before, fingerprint())
+    assert not wrong, "\n".join(wrong)
