@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from wtforms import (
     BooleanField,
@@ -45,6 +47,7 @@ from portal.extensions import db
 from portal.models import (
     Agreement,
     Committee,
+    CreationKey,
     FieldType,
     InformationRequest,
     Provider,
@@ -214,6 +217,36 @@ def _build(form: RequestForm) -> InformationRequest:
     )
 
 
+_FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _request_form(form: RequestForm, preview=None):
+    """The new-request form with its one-time key (kept while the form is re-shown)."""
+    key = request.form.get("form_key", "")
+    key = key if _FORM_KEY.fullmatch(key) else secrets.token_urlsafe(24)
+    return render_template("admin/request_form.html", form=form, preview=preview, form_key=key)
+
+
+def _issued_by_this_form() -> InformationRequest | None:
+    """The request an earlier post of this very form issued, if one did."""
+    key = request.form.get("form_key", "")
+    known = db.session.get(CreationKey, key) if _FORM_KEY.fullmatch(key) else None
+    answer = db.session.get(Submission, known.submission_id) if known is not None else None
+    return answer.request if answer is not None else None
+
+
+def _remember_this_form(answer: Submission) -> None:
+    key = request.form.get("form_key", "")
+    if _FORM_KEY.fullmatch(key):
+        db.session.add(CreationKey(key=key, submission_id=answer.id))
+        db.session.flush()
+
+
+def _already_issued(issued: InformationRequest):
+    flash(_("Begäran %(number)s är redan skickad.", number=issued.registration_number), "info")
+    return redirect(url_for("admin.request", request_id=issued.id))
+
+
 @bp.route("/begaranden/ny", methods=["GET", "POST"])
 def request_new():
     policy.require(Action.REVIEW)
@@ -235,7 +268,7 @@ def request_new():
         for _i in range(3):
             if len(form.fields) < MAX_FIELDS:
                 form.fields.append_entry({"required": True, "for_publication": True})
-        return render_template("admin/request_form.html", form=form, preview=None)
+        return _request_form(form)
     if form.validate_on_submit():
         providers = recipients_of(form)
         if not providers:
@@ -244,14 +277,24 @@ def request_new():
         elif action == "preview":
             preview = providers
         else:
+            issued = _issued_by_this_form()
+            if issued is not None:  # a double click, or the post sent again
+                return _already_issued(issued)
             info_request = _build(form)
             policy.require(Action.REVIEW, info_request)
             try:
-                workflow.issue_request(info_request, providers, current_user)
+                answers = workflow.issue_request(info_request, providers, current_user)
+                _remember_this_form(answers[0])
             except workflow.WorkflowError as exc:
                 db.session.rollback()
                 flash(str(exc.message), "error")
-                return render_template("admin/request_form.html", form=form, preview=None), 422
+                return _request_form(form), 422
+            except IntegrityError:  # the same form's other post was first
+                db.session.rollback()
+                issued = _issued_by_this_form()
+                if issued is None:
+                    raise
+                return _already_issued(issued)
             db.session.commit()
             flash(
                 _("Begäran %(number)s är skickad till %(count)d utförare.",
@@ -260,7 +303,7 @@ def request_new():
             )
             return redirect(url_for("admin.request", request_id=info_request.id))
     status = 422 if form.errors else 200
-    return render_template("admin/request_form.html", form=form, preview=preview), status
+    return _request_form(form, preview), status
 
 
 # --- list ---------------------------------------------------------------------------------

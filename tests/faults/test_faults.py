@@ -1,12 +1,15 @@
-"""Faults the issue lists that tests elsewhere do not cover yet, each through the provider's
-answer page: a clear message to the user, nothing lost or half-kept, and recovery by itself
-or with the documented command.
+"""Fault injection through the pages people use: a clear message to the user, nothing lost
+or half-kept, and recovery by itself or with the documented command.
 
-Covered elsewhere (not repeated here): clamd stopped and hanging
-(tests/storage/test_uploads.py), S3 down before an upload (same file), SMTP down and
-``flask mail retry`` (tests/provider/test_notifications.py), two reviewers deciding at
-once (tests/admin/test_concurrent_pages.py), the same form posted twice
-(tests/provider/test_answering.py)."""
+Here: S3 stopped during a multipart upload (``storage reconcile --delete`` aborts what it
+left), the database connection dropped between object put and commit (reconcile removes the
+orphan), the spool disk full, clamd stopped or hanging (the answer is received, the file
+waits; ``storage rescan`` releases it), two reviewers deciding differently at once, and the
+staff's new-request form posted twice (also at once).
+Elsewhere: S3 down before an upload (tests/storage/test_uploads.py), SMTP down and
+``flask mail retry`` (tests/provider/test_notifications.py), two approvals at once
+(tests/admin/test_concurrent_pages.py), the provider's answer and new report posted twice
+(tests/provider/test_answering.py, test_deviation.py)."""
 
 from __future__ import annotations
 
@@ -329,3 +332,71 @@ def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
                                             ReviewEvent.action != "submit")).all()
     assert len(actions) == 1, actions
 
+
+
+def test_the_same_new_request_form_posted_twice_issues_one_request(client, w, smtp_server):
+    """A double click (or a reload of the post) on "Skicka begäran": one request, one draft
+    per provider, one mail each; the second post lands on the same request, and says so."""
+    import re
+
+    from portal.models import InformationRequest, Submission
+    from tests.admin.test_requests import request_form
+
+    client.login(w.reviewer_x)
+    page = client.get("/handlaggare/begaranden/ny").get_data(as_text=True)
+    key = re.search(r'name="form_key" value="([^"]+)"', page)
+    assert key, "the form carries a one-time key"
+    form = request_form(w, form_key=key.group(1))
+    first = client.post("/handlaggare/begaranden/ny", data=form)
+    second = client.post("/handlaggare/begaranden/ny", data=form)
+    assert first.status_code == second.status_code == 302, text_of(second)[:500]
+    assert first.location == second.location
+    (issued,) = db.session.scalars(sa.select(InformationRequest)).all()
+    assert f"Begäran {issued.registration_number} är redan skickad" in text_of(
+        client.get(second.location))
+    answers = db.session.scalars(sa.select(Submission).filter_by(request_id=issued.id)).all()
+    assert sorted(s.provider_id for s in answers) == sorted([w.org_a.id, w.org_b.id])
+    assert len(smtp_server.to(w.user_a.email)) == 1
+    # A new form (a new key) is a new request.
+    again = client.get("/handlaggare/begaranden/ny").get_data(as_text=True)
+    other = re.search(r'name="form_key" value="([^"]+)"', again).group(1)
+    assert other != key.group(1)
+    assert client.post("/handlaggare/begaranden/ny",
+                       data=request_form(w, form_key=other)).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(InformationRequest)) == 2
+
+
+def test_the_same_new_request_form_posted_twice_at_once_on_postgresql(pg_app):
+    """Both posts of a double click arrive together: still one request, with one number."""
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    from portal.models import InformationRequest
+    from tests import factories
+    from tests.admin.test_requests import request_form
+
+    w = factories.world()
+    clients = [pg_app.test_client() for _ in range(2)]
+    for c in clients:
+        c.login(w.reviewer_x)
+    page = clients[0].get("/handlaggare/begaranden/ny").get_data(as_text=True)
+    key = re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+    forms = [{**request_form(w, form_key=key), "csrf_token": c.csrf_token()} for c in clients]
+    barrier = threading.Barrier(2)
+
+    def click(job):
+        c, form = job
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                return c.post("/handlaggare/begaranden/ny", data=form)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(2) as pool:
+        responses = list(pool.map(click, zip(clients, forms, strict=True)))
+    assert [r.status_code for r in responses] == [302, 302], [text_of(r)[:300] for r in responses]
+    assert responses[0].location == responses[1].location
+    db.session.expire_all()
+    (issued,) = db.session.scalars(sa.select(InformationRequest)).all()
+    assert issued.registration_number.endswith("/1")
