@@ -51,7 +51,7 @@ def strategic_rule() -> str:
     return _(
         "Ett avtal är strategiskt när det årliga värdet är minst %(value)s, eller när "
         "påverkan är hög och det årliga värdet är minst %(high)s. Handläggaren kan "
-        "åsidosätta regeln åt båda hållen med en motivering.",
+        "göra avsteg från regeln i båda riktningarna, men måste då motivera avsteget.",
         value=kronor(STRATEGIC_VALUE_SEK),
         high=kronor(STRATEGIC_VALUE_HIGH_IMPACT_SEK),
     )

@@ -311,3 +311,34 @@ def test_personal_data_in_a_document_blocks_it(w, make, browser, kind):
     for kind_label in ("Personnummer", "E-postadress", "Telefonnummer"):
         assert kind_label in text
     assert db.session.scalar(sa.select(Publication.id)) is None
+
+
+def test_a_redacted_copy_can_be_replaced_until_it_is_published(w, make, browser):
+    original = make_docx(f"Personnummer {PERSONNUMMER}.")
+    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("berattelse.docx", original)])
+    attachment = sub.submitted_versions[-1].attachments[0]
+    client = browser(w.publisher)
+    url = f"/handlaggare/publicering/{sub.id}"
+
+    def upload_copy(text: str):
+        return client.post(f"{url}/bilagor/{attachment.id}/maskad",
+                           data={"file": (io.BytesIO(make_docx(text)), "maskad.docx")},
+                           content_type="multipart/form-data")
+
+    assert upload_copy(f"Fortfarande {PERSONNUMMER}.").status_code == 302
+    copy_id = db.session.scalar(
+        sa.select(Attachment.id).where(Attachment.redacts_id == attachment.id))
+    still_there = client.post(url, data=publish_form(sub, document=[str(attachment.id)]))
+    assert still_there.status_code == 422, "the copy itself is checked too"
+    assert client.post(f"{url}/maskade/{copy_id}/ta-bort", data={}).status_code == 302
+    assert db.session.get(Attachment, copy_id) is None
+    assert db.session.scalar(sa.select(AuditEvent).filter_by(
+        action="attachment.redacted_copy_removed"))
+
+    assert upload_copy("Personnummer [maskerat].").status_code == 302
+    good = db.session.scalar(sa.select(Attachment).where(Attachment.redacts_id == attachment.id))
+    assert client.post(url, data=publish_form(sub, document=[str(attachment.id)])) \
+        .status_code == 302
+    assert client.post(f"{url}/maskade/{good.id}/ta-bort", data={}).status_code == 404, \
+        "a published copy stays"
+    assert db.session.get(Attachment, good.id) is not None

@@ -48,14 +48,19 @@ def request_form(w, **values) -> dict:
 
 
 def test_request_to_a_service_area_goes_to_each_provider(w, browser):
-    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny", data=request_form(w))
+    form = request_form(w, **{"fields-0-help_text": "Räkna dem med beslut den 1 oktober."})
+    del form["fields-1-for_publication"]
+    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny", data=form)
     assert response.status_code == 302
     info_request = db.session.scalar(sa.select(InformationRequest))
     assert info_request.registration_number.startswith("VON ")
-    assert [(f.label, f.type, f.unit, f.required) for f in info_request.fields] == [
-        ("Antal brukare", FieldType.NUMBER, "personer", True),
-        ("Kvalitetsberättelse", FieldType.FILE, "", False),
+    assert [(f.label, f.type, f.unit, f.required, f.for_publication)
+            for f in info_request.fields] == [
+        ("Antal brukare", FieldType.NUMBER, "personer", True, True),
+        ("Kvalitetsberättelse", FieldType.FILE, "", False, False),
     ]
+    assert info_request.fields[0].help_text == "Räkna dem med beslut den 1 oktober."
+    assert info_request.kind.value == "transparency_info"
     answers = db.session.scalars(
         sa.select(Submission).where(Submission.request_id == info_request.id)
     ).all()

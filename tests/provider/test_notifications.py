@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
-from portal.models import OutboundMail, ReminderSent, ReviewState, Role
+from portal.models import OutboundMail, ReminderSent, ReviewState, Role, Submission
 from portal.models.base import utcnow
 from tests.provider.conftest import commit_and_send, start_smtp, valid_form
 
@@ -200,3 +200,55 @@ def test_smtp_down_keeps_the_change_and_mail_retry_sends_later(smtp_down, app, c
         assert runner.invoke(args=["mail", "retry"]).output.startswith("sent 0")
     finally:
         controller.stop()
+
+
+def test_staff_pages_mail_the_provider_after_commit(app, client, w, smtp_server):
+    """The same mails when staff use their pages: new request, clarification asked, decision,
+    and an action plan asked for after a finding, each sent once the page has committed."""
+    from tests.admin.test_requests import request_form
+
+    staff = app.test_client()
+    staff.login(w.reviewer_x)
+    agreement = w.org_a.agreements[0]
+    issued = staff.post("/handlaggare/begaranden/ny", data=request_form(
+        w, recipients="agreement", agreement_id=str(agreement.id), **{"fields-1-label": ""}))
+    assert issued.status_code == 302
+    (mail,) = smtp_server.to(w.user_a.email)
+    assert mail.subject == "Ny begäran från Nämnd VON: Kvalitetsredovisning hemtjänst 2026"
+    sub = db.session.scalar(sa.select(Submission))
+    assert f"/utforare/arenden/{sub.id}" in mail.body
+
+    client.login(w.user_a)
+    key = sub.request.fields[0].key
+    url = f"/utforare/arenden/{sub.id}/svar"
+    assert client.post(url, data={key: "142", "action": "submit"}).status_code == 303
+    db.session.refresh(sub)
+    number = sub.registration_number
+
+    asked = staff.post(f"/handlaggare/arenden/{sub.id}/begar-komplettering", data={
+        "question": "Ange antalet per enhet.",
+        "deadline": (today() + timedelta(days=7)).isoformat()})
+    assert asked.status_code == 302
+    (question,) = [m for m in smtp_server.to(w.user_a.email)
+                   if m.subject == f"Komplettering begärd: {number}"]
+    assert "Ange antalet per enhet." in question.body
+
+    assert client.post(url, data={key: "150", "action": "submit"}).status_code == 303
+    assert staff.post(f"/handlaggare/arenden/{sub.id}/godkann",
+                      data={"comment": "Tack."}).status_code == 302
+    (decision,) = [m for m in smtp_server.to(w.admin_a.email)
+                   if m.subject == f"Ärende {number} är godkänt"]
+    assert "Tack." in decision.body
+
+    found = staff.post(f"/handlaggare/avtal/{agreement.id}/iakttagelser/ny", data={
+        "assessed_on": today().isoformat(), "meets_requirements": "no",
+        "deficiencies": "Genomförandeplaner saknas.", "goal_effect": "",
+        "require_plan": "y", "plan_due": (today() + timedelta(days=30)).isoformat()})
+    assert found.status_code == 302
+    (plan_mail,) = [m for m in smtp_server.to(w.user_a.email)
+                    if m.subject == "Åtgärdsplan begärd av Nämnd VON"]
+    assert "Brister som kommunen har noterat:" in plan_mail.body
+    assert "Genomförandeplaner saknas." in plan_mail.body
+    unsent = sa.select(sa.func.count()).select_from(OutboundMail).where(
+        OutboundMail.sent_at.is_(None))
+    assert db.session.scalar(unsent) == 0
