@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 
 from flask import request, url_for
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from portal.models import Route
 from portal.public.answers import choice_label, display_date
@@ -57,7 +58,19 @@ def file_size(size: int) -> str:
 
 def long_date(moment: date | datetime | None) -> str:
     """The date in the municipality's time zone, e.g. "2 mars 2026"."""
-    return format_date(moment, "long") if moment is not None else ""
+    if moment is None:
+        return ""
+    if isinstance(moment, datetime):
+        from portal.dates import local
+
+        moment = local(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).date()
+    return _long_date(moment, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _long_date(day: date, locale: str) -> str:
+    # Formatting with babel costs ~80 µs; a result list shows twenty dates per page.
+    return format_date(day, "long")
 
 
 def iso_date(moment: date | datetime | None) -> str:
@@ -88,11 +101,11 @@ def facet_options(facet) -> Markup:
     hundreds of values, too many to loop over in the template on every request."""
     html = facet.__dict__.get("_options_html")
     if html is None:
-        html = Markup("\n").join(
-            Markup('<option value="{}"{}>{}{}</option>').format(
-                v.value, Markup(" selected") if v.value == facet.selected else "", v.label,
-                "" if v.count is None else f" ({v.count})")
-            for v in facet.values)
+        html = Markup("\n".join(
+            f'<option value="{escape(v.value)}"'
+            f'{" selected" if v.value == facet.selected else ""}>{escape(v.label)}'
+            f'{"" if v.count is None else f" ({int(v.count)})"}</option>'
+            for v in facet.values))
         facet._options_html = html
     return html
 
