@@ -65,27 +65,42 @@ def send_queued_after_request() -> None:
 
 
 def deliver(condition=None) -> tuple[int, int]:
-    """Try to send the unsent mails matching ``condition``; returns (sent, failed)."""
-    pending = db.session.scalars(
-        sa.select(OutboundMail)
-        .where(OutboundMail.sent_at.is_(None), condition if condition is not None else sa.true())
-        .order_by(OutboundMail.id)
-    ).all()
+    """Try to send the unsent mails matching ``condition``; returns (sent, failed).
+
+    Safe to run twice at once (cron's ``mail retry`` while a request sends its own mails):
+    each mail is claimed with a row lock that the other run skips (PostgreSQL), so nobody
+    gets it twice.
+    """
     sent = failed = 0
-    for mail in pending:
+    failed_ids: list[int] = []
+    while True:
+        mail = db.session.scalar(
+            sa.select(OutboundMail)
+            .where(
+                OutboundMail.sent_at.is_(None),
+                condition if condition is not None else sa.true(),
+                OutboundMail.id.not_in(failed_ids) if failed_ids else sa.true(),
+            )
+            .order_by(OutboundMail.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if mail is None:
+            return sent, failed
         try:
             _send(mail)
         except (OSError, smtplib.SMTPException) as exc:
             mail.attempts += 1
             mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
             failed += 1
+            failed_ids.append(mail.id)
             log.warning("mail %s to %s not sent: %s", mail.id, mail.recipient, exc)
         else:
             mail.attempts += 1
             mail.sent_at = utcnow()
             sent += 1
         db.session.commit()
-    return sent, failed
 
 
 def _send(mail: OutboundMail) -> None:

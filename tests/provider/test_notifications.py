@@ -3,17 +3,22 @@ a mail server that is down."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
 from portal.models import OutboundMail, ReminderSent, ReviewState, Role, Submission
 from portal.models.base import utcnow
-from tests.provider.conftest import commit_and_send, start_smtp, valid_form
+from tests.fixtures_services import free_port
+from tests.provider.conftest import Inbox, commit_and_send, start_smtp, valid_form
 
 
 def test_new_request_goes_to_the_organisations_who_must_answer(make, w, smtp_server):
@@ -252,3 +257,49 @@ def test_staff_pages_mail_the_provider_after_commit(app, client, w, smtp_server)
     unsent = sa.select(sa.func.count()).select_from(OutboundMail).where(
         OutboundMail.sent_at.is_(None))
     assert db.session.scalar(unsent) == 0
+
+
+class SlowInbox(Inbox):
+    """A mail server that takes its time over each message, as a busy one does."""
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(0.2)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp(app_config):
+    inbox = SlowInbox(free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    app_config["SMTP_URL"] = f"smtp://127.0.0.1:{inbox.port}"
+    yield inbox
+    controller.stop()
+
+
+def test_two_mail_retry_runs_at_once_send_each_mail_once(slow_smtp, pg_app):
+    """Cron's ``mail retry`` overlapping another run (or a request sending its own mails):
+    every mail reaches the server once, none twice (PostgreSQL row locks)."""
+    from portal import mail
+
+    for n in range(6):
+        db.session.add(OutboundMail(recipient=f"kollega{n}@org-a.example",
+                                    subject=f"Meddelande {n}", body="Hej!"))
+    db.session.commit()
+    barrier = threading.Barrier(2)
+
+    def run(_i):
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                return mail.deliver()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, range(2)))
+    assert sum(sent for sent, _failed in results) == 6
+    assert sorted(m.subject for m in slow_smtp.messages) == [f"Meddelande {n}" for n in range(6)]
+    db.session.expire_all()
+    attempts = db.session.scalars(sa.select(OutboundMail.attempts)).all()
+    assert attempts == [1] * 6
