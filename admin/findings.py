@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, DateField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from admin import labels
 from admin.blueprint import bp
+from admin.info_requests import one_time_key, remember_this_form, submission_of_this_form
 from admin.lists import arg, choice_arg, csv_response, int_arg, paginate, rows_of, search, wants_csv
 from admin.scoping import in_my_committees, my_committees
 from portal import policy, workflow
@@ -68,6 +70,9 @@ def finding_new(agreement_id: int):
         form.assessed_on.data = today()
         form.plan_due.data = today() + timedelta(days=30)
     if form.validate_on_submit():
+        earlier = submission_of_this_form()
+        if earlier is not None:  # a double click: the plan (and its finding) exist already
+            return _already_recorded(agreement)
         finding = Finding(
             agreement=agreement,
             assessed_on=form.assessed_on.data,
@@ -78,10 +83,17 @@ def finding_new(agreement_id: int):
         )
         try:
             plan = workflow.record_finding(finding, current_user)
+            if plan is not None:
+                remember_this_form(plan)
         except workflow.WorkflowError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
-            return render_template("admin/finding_form.html", form=form, agreement=agreement), 422
+            return _finding_form(form, agreement), 422
+        except IntegrityError:  # the same form's other post was first
+            db.session.rollback()
+            if submission_of_this_form() is None:
+                raise
+            return _already_recorded(agreement)
         db.session.commit()
         if plan is not None:
             flash(_("Iakttagelsen är registrerad och en åtgärdsplan är begärd av %(name)s.",
@@ -90,7 +102,17 @@ def finding_new(agreement_id: int):
             flash(_("Iakttagelsen är registrerad."), "success")
         return redirect(url_for("admin.agreement", agreement_id=agreement.id))
     status = 422 if form.errors else 200
-    return render_template("admin/finding_form.html", form=form, agreement=agreement), status
+    return _finding_form(form, agreement), status
+
+
+def _finding_form(form, agreement: Agreement):
+    return render_template("admin/finding_form.html", form=form, agreement=agreement,
+                           form_key=one_time_key())
+
+
+def _already_recorded(agreement: Agreement):
+    flash(_("Iakttagelsen är redan registrerad och åtgärdsplanen begärd."), "info")
+    return redirect(url_for("admin.agreement", agreement_id=agreement.id))
 
 
 def _findings_select():

@@ -220,26 +220,36 @@ def _build(form: RequestForm) -> InformationRequest:
 _FORM_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def _request_form(form: RequestForm, preview=None):
-    """The new-request form with its one-time key (kept while the form is re-shown)."""
+def one_time_key() -> str:
+    """The one-time key of a form that creates something (kept while the form is re-shown):
+    a second post of the same form finds what the first created instead of creating more."""
     key = request.form.get("form_key", "")
-    key = key if _FORM_KEY.fullmatch(key) else secrets.token_urlsafe(24)
-    return render_template("admin/request_form.html", form=form, preview=preview, form_key=key)
+    return key if _FORM_KEY.fullmatch(key) else secrets.token_urlsafe(24)
+
+
+def submission_of_this_form() -> Submission | None:
+    """The submission an earlier post of this very form created, if one did."""
+    key = request.form.get("form_key", "")
+    known = db.session.get(CreationKey, key) if _FORM_KEY.fullmatch(key) else None
+    return db.session.get(Submission, known.submission_id) if known is not None else None
+
+
+def remember_this_form(submission: Submission) -> None:
+    """Tie this form's key to ``submission``; IntegrityError when another post was first."""
+    key = request.form.get("form_key", "")
+    if _FORM_KEY.fullmatch(key):
+        db.session.add(CreationKey(key=key, submission_id=submission.id))
+        db.session.flush()
+
+
+def _request_form(form: RequestForm, preview=None):
+    return render_template("admin/request_form.html", form=form, preview=preview,
+                           form_key=one_time_key())
 
 
 def _issued_by_this_form() -> InformationRequest | None:
-    """The request an earlier post of this very form issued, if one did."""
-    key = request.form.get("form_key", "")
-    known = db.session.get(CreationKey, key) if _FORM_KEY.fullmatch(key) else None
-    answer = db.session.get(Submission, known.submission_id) if known is not None else None
+    answer = submission_of_this_form()
     return answer.request if answer is not None else None
-
-
-def _remember_this_form(answer: Submission) -> None:
-    key = request.form.get("form_key", "")
-    if _FORM_KEY.fullmatch(key):
-        db.session.add(CreationKey(key=key, submission_id=answer.id))
-        db.session.flush()
 
 
 def _already_issued(issued: InformationRequest):
@@ -284,7 +294,7 @@ def request_new():
             policy.require(Action.REVIEW, info_request)
             try:
                 answers = workflow.issue_request(info_request, providers, current_user)
-                _remember_this_form(answers[0])
+                remember_this_form(answers[0])
             except workflow.WorkflowError as exc:
                 db.session.rollback()
                 flash(str(exc.message), "error")

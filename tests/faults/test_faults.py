@@ -400,3 +400,28 @@ def test_the_same_new_request_form_posted_twice_at_once_on_postgresql(pg_app):
     db.session.expire_all()
     (issued,) = db.session.scalars(sa.select(InformationRequest)).all()
     assert issued.registration_number.endswith("/1")
+
+
+def test_the_same_finding_form_posted_twice_asks_for_one_action_plan(client, w):
+    """A finding that requires an action plan, posted twice: one finding, one plan request to
+    the provider; the second post says it was already recorded."""
+    import re
+
+    from portal.models import Finding, Submission, SubmissionKind
+    from tests.admin.test_findings_and_plans import finding_form
+
+    agreement = w.org_a.agreements[0]
+    url = f"/handlaggare/avtal/{agreement.id}/iakttagelser/ny"
+    client.login(w.reviewer_x)
+    key = re.search(r'name="form_key" value="([^"]+)"', client.get(url).get_data(as_text=True))
+    assert key, "the form carries a one-time key"
+    form = finding_form(form_key=key.group(1))
+    first = client.post(url, data=form)
+    second = client.post(url, data=form)
+    assert first.status_code == second.status_code == 302, text_of(second)[:500]
+    assert first.location == second.location
+    assert "Iakttagelsen är redan registrerad" in text_of(client.get(second.location))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding)) == 1
+    plans = db.session.scalars(
+        sa.select(Submission).filter_by(kind=SubmissionKind.ACTION_PLAN)).all()
+    assert len(plans) == 1 and plans[0].provider_id == w.org_a.id
