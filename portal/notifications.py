@@ -33,7 +33,15 @@ from sqlalchemy.exc import IntegrityError
 from portal import mail
 from portal.dates import local, today
 from portal.extensions import db
-from portal.models import OutboundMail, Provider, ReviewEvent, ReviewState, Submission, User
+from portal.models import (
+    Attachment,
+    OutboundMail,
+    Provider,
+    ReviewEvent,
+    ReviewState,
+    Submission,
+    User,
+)
 from portal.models.bookkeeping import ReminderSent
 
 WAITING = (ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED)
@@ -143,6 +151,37 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
 # Reminders -----------------------------------------------------------------------------------
 
 
+def attachment_infected(attachment: Attachment, signature: str) -> list[OutboundMail]:
+    """Tell whoever uploaded a file that a later virus scan found it infected and removed it
+    (the provider's users when the uploader has left)."""
+    owner = attachment.redacts or attachment
+    submission = owner.version.submission if owner.version else None
+    uploader = attachment.uploaded_by
+    if uploader is not None and uploader.active:
+        recipients, provider_side = [uploader.email], uploader.role.is_provider
+    elif submission is not None:
+        recipients, provider_side = provider_recipients(submission.provider_id), True
+    else:
+        return []
+    link = ""
+    if submission is not None:
+        endpoint = "provider.submission" if provider_side else "admin.submission"
+        link = absolute_url(endpoint, submission_id=submission.id)
+    reference = submission and (submission.registration_number or submission.title)
+    return _queue_all(
+        recipients,
+        f"En fil i {reference} är borttagen: virus" if reference
+        else "En fil är borttagen: virus",
+        "attachment_infected",
+        attachment=attachment,
+        submission=submission,
+        signature_found=signature,
+        provider_side=provider_side,
+        link=link,
+        signature=_signature(submission) if submission else current_app.config["MUNICIPALITY"],
+    )
+
+
 def deadline_set_on(submission: Submission) -> date:
     """The day the provider learned of the current deadline."""
     moment = db.session.scalar(
@@ -205,10 +244,13 @@ def send_reminders(day: date | None = None, *, dry_run: bool = False) -> Reminde
         if dry_run:
             run.sent.append((submission.id, kind))
             continue
-        db.session.add(ReminderSent(submission_id=submission.id, kind=kind,
-                                    deadline=submission.deadline))
-        mails = _queue_reminder(submission, kind, day)
         try:
+            # Flushed first: a run at the same moment that recorded it first makes this
+            # insert fail here, not later in a query's autoflush while the mails are queued.
+            db.session.add(ReminderSent(submission_id=submission.id, kind=kind,
+                                        deadline=submission.deadline))
+            db.session.flush()
+            mails = _queue_reminder(submission, kind, day)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()  # another run recorded it first

@@ -303,3 +303,35 @@ def test_two_mail_retry_runs_at_once_send_each_mail_once(slow_smtp, pg_app):
     db.session.expire_all()
     attempts = db.session.scalars(sa.select(OutboundMail.attempts)).all()
     assert attempts == [1] * 6
+
+
+def test_two_reminder_runs_at_once_send_each_notice_once(pg_app, smtp_server):
+    """Two cron jobs of ``notifications send-reminders`` at the same moment (PostgreSQL)."""
+    from portal.notifications import send_reminders
+    from tests import factories
+
+    w = factories.world()
+    for title, days_left in (("Sju dagar kvar", 7), ("En dag kvar", 1), ("Försenad", -2)):
+        _waiting(factories, w, title, days_left)
+    db.session.commit()
+    smtp_server.clear()
+    barrier = threading.Barrier(2)
+
+    def run(_i):
+        with pg_app.app_context():
+            barrier.wait()
+            try:
+                reminders = send_reminders()
+                from portal import mail
+
+                mail.deliver(OutboundMail.id.in_(reminders.mails))
+                return len(reminders.sent)
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(2) as pool:
+        assert sum(pool.map(run, range(2))) == 3
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ReminderSent)) == 3
+    subjects = smtp_server.subjects(w.user_a.email)
+    assert len(subjects) == len(set(subjects)) == 3
