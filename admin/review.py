@@ -41,7 +41,7 @@ from portal.models import (
 )
 from portal.policy import Action
 from portal.workflow import state_label
-from storage.downloads import PENDING_MESSAGE, send_attachment
+from storage.downloads import send_attachment, unavailable
 
 S = ReviewState
 WAITING_ON_PROVIDER = (S.DRAFT, S.CLARIFICATION_REQUESTED)
@@ -330,6 +330,8 @@ def attachment(attachment_id: int):
         abort(404)
     if attachment.version is None and attachment.redacts_id is None:
         abort(404)
-    if not attachment.released:
-        return render_template("errors/error.html", code=409, message=PENDING_MESSAGE), 409
+    refused = unavailable(attachment)
+    if refused:
+        code, message = refused
+        return render_template("errors/error.html", code=code, message=message), code
     return send_attachment(attachment, inline=request.args.get("visa") == "1")

@@ -8,8 +8,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from portal import mail
 from portal.extensions import db
-from portal.models import Committee, Provider, Role, User
+from portal.models import Committee, OutboundMail, Provider, Role, User
 
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo municipality.")
@@ -124,6 +125,9 @@ def storage_rescan(include_not_scanned):
     )
     for hit in report.infected:
         click.echo(f"  infected {hit['sha256']}: {hit['signature']}")
+    if report.mails:
+        sent, failed = mail.deliver(OutboundMail.id.in_(report.mails))
+        click.echo(f"  told the uploaders: {sent} mail(s) sent, {failed} left for `mail retry`")
     for sha256 in report.missing:
         click.echo(f"  missing object for {sha256}")
     if report.still_pending:

@@ -23,6 +23,17 @@ DOWNLOAD_CHUNK = 1024 * 1024  # fewer, larger writes: the worker's CPU, not memo
 
 PENDING_MESSAGE = ("Filen väntar på virusgenomsökning och kan inte hämtas ännu. "
                    "Försök igen senare.")
+INFECTED_MESSAGE = ("Filen är borttagen: viruskontrollen hittade skadlig kod i den. "
+                    "Den som laddade upp filen har fått besked.")
+
+
+def unavailable(attachment: Attachment) -> tuple[int, str] | None:
+    """Why ``attachment`` cannot be served, as (status, message), or None when it can."""
+    if attachment.infected:
+        return 410, INFECTED_MESSAGE
+    if not attachment.released:
+        return 409, PENDING_MESSAGE
+    return None
 
 
 def never_inline(content_type: str) -> bool:
@@ -49,10 +60,11 @@ def content_disposition(disposition: str, filename: str) -> str:
 def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response:
     """Stream ``attachment`` to the client with Range, ETag and conditional-GET support.
 
-    A file still waiting in quarantine is never served (409).
+    A file still waiting in quarantine is never served (409), nor one found infected (410).
     """
-    if not attachment.released:
-        abort(409, description=PENDING_MESSAGE)
+    refused = unavailable(attachment)
+    if refused:
+        abort(refused[0], description=refused[1])
     etag = attachment.sha256
     content_type = attachment.content_type or "application/octet-stream"
     base_type = content_type.split(";", 1)[0].strip().lower()

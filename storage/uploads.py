@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
-from portal import audit
+from portal import audit, notifications
 from portal.extensions import db
 from portal.models import Attachment, ScanStatus, User
 from storage import current_scanner, current_store
@@ -268,15 +268,17 @@ class RescanReport:
     still_pending: int = 0
     reason: str = ""                        # why files are still pending, if any
     missing: list[str] = field(default_factory=list)     # sha256 with no object anywhere
+    mails: list[int] = field(default_factory=list)       # outbox ids telling the uploaders
 
 
 def rescan(*, include_not_scanned: bool = False) -> RescanReport:
     """Scan quarantined files again (safe to run from cron, and concurrently).
 
     Clean: the object is copied to ``clean/``, the rows committed as clean, then
-    the quarantine copy removed. Infected: the rows are deleted with an
-    ``attachment.infected`` audit event each, then the object is removed. Stops at
-    the first unavailable verdict (clamd down) and reports the rest as pending.
+    the quarantine copy removed. Infected: the rows are marked infected with an
+    ``attachment.infected`` audit event and a mail to the uploader each, then the object
+    is removed. Stops at the first unavailable verdict (clamd down) and reports the rest
+    as pending.
     With ``include_not_scanned``, files accepted while scanning was off are scanned too.
     """
     scanner = current_scanner()
@@ -314,9 +316,10 @@ def rescan(*, include_not_scanned: bool = False) -> RescanReport:
             report.released += 1
             report.attachments_released += count
         else:
-            ids = _remove_infected(store, sha256, status, source, verdict.signature)
+            ids, mails = _remove_infected(store, sha256, status, source, verdict.signature)
             report.infected.append(
                 {"sha256": sha256, "signature": verdict.signature, "attachments": ids})
+            report.mails += mails
     return report
 
 
@@ -348,19 +351,21 @@ def _release(store: Store, sha256: str, status: ScanStatus, source: str) -> int:
 
 def _remove_infected(store: Store, sha256: str, status: ScanStatus, source: str,
                      signature: str) -> list[int]:
+    """Mark the rows infected (they stay as the record of what was removed), tell whoever
+    uploaded them, and delete the object."""
     rows = _rows(sha256, status)
-    ids = [row.id for row in rows]
+    mails = []
     for row in rows:
+        row.scan_status = ScanStatus.INFECTED
+        row.scanned_at = _now()
         audit.record("attachment.infected", row, actor=None, signature=signature,
                      sha256=sha256, version_id=row.version_id, display_name=row.display_name,
                      uploaded_by_id=row.uploaded_by_id)
-        db.session.delete(row)
+        mails += notifications.attachment_infected(row, signature)
     db.session.commit()
-    still_used = db.session.execute(
-        sa.select(Attachment.id).where(Attachment.sha256 == sha256).limit(1)).first()
-    if source.startswith(QUARANTINE_PREFIX) or not still_used:
+    if source.startswith(QUARANTINE_PREFIX) or not _still_referenced(source):
         store.delete(source)
-    return ids
+    return [row.id for row in rows], [m.id for m in mails]
 
 
 # --- reconcile ----------------------------------------------------------------------------
@@ -395,7 +400,8 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
             objects[info.key] = info
     referenced: dict[str, int] = {}
     for row_id, sha256, status in db.session.execute(
-            sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status)):
+            sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status)
+            .where(Attachment.scan_status != ScanStatus.INFECTED)):
         prefix = QUARANTINE_PREFIX if status is ScanStatus.PENDING_SCAN else CLEAN_PREFIX
         referenced.setdefault(prefix + sha256, row_id)
 

@@ -30,6 +30,9 @@ class ScanStatus(enum.StrEnum):
     PENDING_SCAN = "pending_scan"
     # Scanning switched off (development without clamd): usable, but never published.
     NOT_SCANNED = "not_scanned"
+    # Found infected by a later scan (``storage rescan``): the row stays as a record of what
+    # was removed and why, the file is gone.
+    INFECTED = "infected"
 
 
 class RegistrationCounter(db.Model):
@@ -176,7 +179,11 @@ class Attachment(db.Model):
     @property
     def released(self) -> bool:
         """Reviewers may open it (the public additionally needs a publication)."""
-        return self.scan_status != ScanStatus.PENDING_SCAN
+        return self.scan_status in (ScanStatus.CLEAN, ScanStatus.NOT_SCANNED)
+
+    @property
+    def infected(self) -> bool:
+        return self.scan_status == ScanStatus.INFECTED
 
 
 class ReviewEvent(db.Model):

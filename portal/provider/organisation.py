@@ -90,15 +90,21 @@ def invite():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         existing = db.session.scalar(sa.select(User).filter_by(email=email))
-        if existing is not None:
-            if existing.provider_id == current_user.provider_id:
-                form.email.errors.append(_("%(email)s finns redan i er organisation.",
-                                           email=email))
-            else:
-                form.email.errors.append(_("Det finns redan ett konto med den adressen. Kontakta "
-                                           "kommunen om personen ska flyttas till er "
-                                           "organisation."))
+        if existing is not None and existing.provider_id == current_user.provider_id:
+            form.email.errors.append(_("%(email)s finns redan i er organisation.",
+                                       email=email))
             return render_template("provider/invite.html", form=form), 422
+        if existing is not None:
+            # Whether an address has an account elsewhere is not the inviter's to learn: the
+            # same answer as for a new address, and the account holder is told instead.
+            audit.record("user.invite_existing_account", existing, email=email,
+                         provider=current_user.provider_id)
+            mail.queue(email, f"Inbjudan till Insyn för {current_user.provider.name}",
+                       "invitation_existing_account", user=existing,
+                       provider=current_user.provider,
+                       inviter=current_user.name or current_user.email)
+            db.session.commit()
+            return _invitation_sent(email)
         user = User(
             email=email,
             name=(form.name.data or "").strip(),
@@ -111,12 +117,16 @@ def invite():
         audit.record("user.invite", user, email=email, role=user.role.value)
         _send_invitation(user)
         db.session.commit()
-        days = current_app.config["INVITATION_MAX_AGE"] // 86400
-        flash(_("Inbjudan är skickad till %(email)s. Länken gäller i %(days)d dagar.",
-                email=email, days=days), "info")
-        return redirect(url_for("provider.organisation"), 303)
+        return _invitation_sent(email)
     status = 422 if form.errors else 200
     return render_template("provider/invite.html", form=form), status
+
+
+def _invitation_sent(email: str):
+    days = current_app.config["INVITATION_MAX_AGE"] // 86400
+    flash(_("Inbjudan är skickad till %(email)s. Länken gäller i %(days)d dagar.",
+            email=email, days=days), "info")
+    return redirect(url_for("provider.organisation"), 303)
 
 
 @bp.post("/organisation/kollegor/<int:user_id>/ny-inbjudan")

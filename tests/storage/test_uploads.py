@@ -165,8 +165,12 @@ def test_clamd_down_quarantines_and_rescan_releases(app, upload, clamd_service, 
     assert report.still_pending == 0
     assert stored_keys() == [f"clean/{first['sha256']}"]
     rows = db.session.scalars(db.select(Attachment).order_by(Attachment.id)).all()
-    assert [r.scan_status for r in rows] == [ScanStatus.CLEAN, ScanStatus.CLEAN]
+    # The infected file's row stays as the record of what was removed; its object is gone.
+    assert [r.scan_status for r in rows] == [ScanStatus.CLEAN, ScanStatus.CLEAN,
+                                             ScanStatus.INFECTED]
     assert all(r.scanned_at is not None for r in rows)
+    assert client.get(f"/_test/files/{infected['id']}").status_code == 410
+    assert reconcile().consistent
     assert audit_events("attachment.infected")[0].object_id == infected["id"]
     assert client.get(f"/_test/files/{first['id']}").status_code == 200
     assert rescan().released == 0
