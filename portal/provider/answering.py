@@ -14,6 +14,7 @@ import secrets
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -110,12 +111,12 @@ def _measure_rows(submission: Submission | None, posted: Posted | None, extra: i
 
 
 MEASURE_FIELD_LABELS = {
-    "description": "beskrivning",
-    "owner": "ansvarig",
-    "due": "klar senast",
-    "status": "status",
-    "done_on": "genomförd den",
-    "evidence": "underlag",
+    "description": _l("beskrivning"),
+    "owner": _l("ansvarig"),
+    "due": _l("klar senast"),
+    "status": _l("status"),
+    "done_on": _l("genomförd den"),
+    "evidence": _l("underlag"),
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from portal import audit, mail, policy
@@ -25,8 +26,8 @@ from portal.provider import bp
 from portal.provider.forms import InviteForm
 
 ROLE_LABELS = {
-    Role.PROVIDER_USER: "Medarbetare",
-    Role.PROVIDER_ADMIN: "Administratör",
+    Role.PROVIDER_USER: _l("Medarbetare"),
+    Role.PROVIDER_ADMIN: _l("Administratör"),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.conftest import text_of
 
 
-def test_provider_pages_in_english(client, w, asked, compiled_translations):
+def test_provider_pages_in_english(app, client, w, asked, compiled_translations):
     client.login(w.user_a)
 
     start = text_of(client.get("/utforare/?lang=en"))
@@ -31,6 +31,12 @@ def test_provider_pages_in_english(client, w, asked, compiled_translations):
     assert "What happened?" in deviation and "What measures were taken immediately?" in deviation
     assert "The report must not contain names" in deviation
     assert "Vad hände?" not in deviation and "Typ av händelse" not in deviation
+
+    admin = app.test_client()
+    admin.login(w.admin_a)
+    organisation = text_of(admin.get("/utforare/organisation?lang=en"))
+    assert "Staff member" in organisation and "Administrator" in organisation
+    assert "Medarbetare" not in organisation
 
     # Back to Swedish.
     assert "Att svara på" in text_of(client.get("/utforare/?lang=sv"))

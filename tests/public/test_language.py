@@ -34,7 +34,8 @@ def test_pages_in_english(client, make, w, english):
 
 
 OWN = ("templates/public/", "portal/public/", "portal/api/", "portal/search.py",
-       "templates/auth/", "portal/auth/", "templates/provider/", "portal/provider/")
+       "templates/auth/", "portal/auth/", "templates/provider/", "portal/provider/",
+       "portal/workflow.py")
 
 
 def test_every_public_message_is_translated(english):
