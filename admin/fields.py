@@ -11,7 +11,18 @@ from stdnum.se import orgnr
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
+from portal.models.base import MAX_ID
+
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
+
+
+def record_id(value) -> int:
+    """``coerce`` of a select of records (0: none chosen): a posted id, refused (not a
+    database error) when it could not be a row's id at all."""
+    number = int(value)
+    if not 0 <= number <= MAX_ID:
+        raise ValueError(f"not a record id: {number}")
+    return number
 
 
 class AmountField(StringField):

@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from admin import labels
 from admin.answers import answers_of
 from admin.blueprint import bp
+from admin.fields import record_id
 from admin.lists import (
     arg,
     choice_arg,
@@ -78,7 +79,7 @@ class FieldRowForm(Form):
 
 
 class RequestForm(FlaskForm):
-    committee_id = SelectField(_l("Nämnd"), coerce=int)
+    committee_id = SelectField(_l("Nämnd"), coerce=record_id)
     title = StringField(_l("Rubrik"), validators=[DataRequired(), Length(max=300)])
     kind = SelectField(_l("Vad som begärs"), choices=labels.choices(labels.KIND))
     instructions = TextAreaField(
@@ -90,8 +91,10 @@ class RequestForm(FlaskForm):
     recipients = RadioField(
         _l("Mottagare"), choices=labels.select(RECIPIENTS), default="service_area"
     )
-    agreement_id = SelectField(_l("Avtal"), coerce=int, validators=[Optional()])
-    service_area_id = SelectField(_l("Verksamhetsområde"), coerce=int, validators=[Optional()])
+    agreement_id = SelectField(_l("Avtal"), coerce=record_id, validators=[Optional()])
+    service_area_id = SelectField(
+        _l("Verksamhetsområde"), coerce=record_id, validators=[Optional()]
+    )
     recurs_yearly = BooleanField(
         _l("Återkommer varje år"),
         description=_l(

@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from admin import labels
 from admin.blueprint import bp
+from admin.fields import record_id
 from admin.lists import arg, csv_response, int_arg, paginate, rows_of, search, wants_csv
 from admin.records import save
 from admin.scoping import committee_choices, in_my_committees, my_committees
@@ -78,7 +79,7 @@ ITEM_HEADER = [
 
 
 class PlanForm(FlaskForm):
-    committee_id = SelectField(_l("Nämnd"), coerce=int)
+    committee_id = SelectField(_l("Nämnd"), coerce=record_id)
     year = IntegerField(_l("År"), validators=[DataRequired(), NumberRange(min=2000, max=2100)])
     copy_previous = BooleanField(
         _l("Utgå från föregående års plan"),
@@ -251,8 +252,10 @@ class ItemForm(FlaskForm):
         ]),
         default="service_area",
     )
-    service_area_id = SelectField(_l("Verksamhetsområde"), coerce=int, validators=[Optional()])
-    agreement_id = SelectField(_l("Avtal"), coerce=int, validators=[Optional()])
+    service_area_id = SelectField(
+        _l("Verksamhetsområde"), coerce=record_id, validators=[Optional()]
+    )
+    agreement_id = SelectField(_l("Avtal"), coerce=record_id, validators=[Optional()])
     form = SelectField(_l("Form"), choices=labels.choices(labels.FOLLOW_UP_FORM))
     responsible = StringField(_l("Ansvarig"), validators=[DataRequired(), Length(max=200)])
     planned_from = DateField(_l("Planerad från"), validators=[Optional()])

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from admin import labels
 from admin.blueprint import bp, kronor
-from admin.fields import AmountField, valid_org_number
+from admin.fields import AmountField, record_id, valid_org_number
 from admin.lists import (
     arg,
     choice_arg,
@@ -123,7 +123,7 @@ def committee_form(committee_id: int | None = None):
 
 class ServiceAreaForm(FlaskForm):
     name = StringField(_l("Namn"), validators=[DataRequired(), Length(max=200)])
-    committee_id = SelectField(_l("Nämnd"), coerce=int)
+    committee_id = SelectField(_l("Nämnd"), coerce=record_id)
 
 
 @bp.get("/verksamhetsomraden")
@@ -331,9 +331,9 @@ class AgreementForm(FlaskForm):
         validators=[DataRequired(), Length(max=60)],
         description=_l("Nämndens referens för avtalet, auktorisationen eller uppdraget."),
     )
-    provider_id = SelectField(_l("Utförare"), coerce=int)
-    committee_id = SelectField(_l("Nämnd"), coerce=int)
-    service_area_id = SelectField(_l("Verksamhetsområde"), coerce=int)
+    provider_id = SelectField(_l("Utförare"), coerce=record_id)
+    committee_id = SelectField(_l("Nämnd"), coerce=record_id)
+    service_area_id = SelectField(_l("Verksamhetsområde"), coerce=record_id)
     route = SelectField(_l("Avtalsform"), choices=labels.choices(labels.ROUTE))
     starts_on = DateField(_l("Gäller från"), validators=[DataRequired()])
     ends_on = DateField(_l("Gäller till"), validators=[Optional()],

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
+from werkzeug.routing import IntegerConverter
 
 import storage
 from portal import config as portal_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from portal.models.base import MAX_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("sv", "en")
@@ -44,6 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from admin import views as admin_views
     from portal import api, auth, cli, errors, health, provider, public
 
+    app.url_map.converters["int"] = RecordIdConverter
+
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(health.bp)
@@ -65,6 +69,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.after_request(_security_headers)
     app.context_processor(lambda: {"current_locale": str(get_locale()), "locales": LOCALES})
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a number no id column can hold is a 404, not a database
+    error."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _select_locale() -> str:

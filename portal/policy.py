@@ -29,6 +29,7 @@ from portal.models import (
     SubmissionVersion,
     User,
 )
+from portal.models.base import MAX_ID
 
 T = TypeVar("T")
 
@@ -141,6 +142,8 @@ def require(action: Action, obj: T | None = None) -> T | None:
 
 def load(model: type[T], ident, action: Action = Action.VIEW) -> T:
     """Fetch ``model`` by primary key for ``action`` by the current user, or 404."""
+    if not isinstance(ident, int) or not 0 < ident <= MAX_ID:
+        abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)

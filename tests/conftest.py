@@ -15,6 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 from itsdangerous import URLSafeTimedSerializer
 
 from portal import create_app
@@ -25,6 +26,12 @@ pytest_plugins = ["tests.fixtures_services", "tests.browser"]
 
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# Fuzzing is reproducible by default (a CI run is judged once); HYPOTHESIS_PROFILE=explore
+# draws new examples on every run.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def _make_database(tmp_path_factory, base: str | None) -> tuple[str, callable]:

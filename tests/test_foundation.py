@@ -297,3 +297,22 @@ def test_login_and_password_pages_in_english(client, make, compiled_translations
     assert "Wrong e-mail address or password." in text_of(refused)
     assert "Enter your e-mail address" in text_of(client.get("/glomt-losenord"))
     assert "Glömt lösenordet?" in text_of(client.get("/logga-in?lang=sv"))
+
+
+@pytest.mark.parametrize("number", ["2200000000", "9223372036854775808"])
+def test_ids_no_column_can_hold_are_404_or_a_form_error(client, make, number):
+    """A number beyond the id column, in a URL, a query or a posted select: a clear answer,
+    never a database error."""
+    w = make.world()
+    client.login(w.user_a)
+    assert client.get(f"/utforare/arenden/{number}").status_code == 404
+    assert client.get(f"/utforare/atgardsplaner/ny?avvikelse={number}").status_code == 404
+    client.post("/logga-ut", data={})
+    client.login(w.admin)
+    agreements = db.session.scalar(sa.select(sa.func.count()).select_from(Agreement))
+    response = client.post("/handlaggare/avtal/ny", data={
+        "provider_id": w.org_a.id, "committee_id": w.committee_x.id,
+        "service_area_id": number, "reference": "AVT-1"})
+    assert response.status_code in (200, 422), response.status_code
+    assert "Verksamhetsområde" in text_of(response)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agreement)) == agreements

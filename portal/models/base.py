@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+# The largest value of an id column (PostgreSQL's integer): anything above cannot be a row.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.routing import IntegerConverter, PathConverter
 
 from portal import workflow
 from portal.auth.tokens import invitation_token, reset_token
@@ -130,8 +131,8 @@ def url_for_rule(rule, values: dict) -> str:
     out = rule.rule
     for name in rule.arguments:
         converter = rule._converters[name]
-        kind = type(converter).__name__
-        prefix = {"IntegerConverter": "int:", "PathConverter": "path:"}.get(kind, "")
+        prefix = ("int:" if isinstance(converter, IntegerConverter)
+                  else "path:" if isinstance(converter, PathConverter) else "")
         out = out.replace(f"<{prefix}{name}>", str(values[name]))
     return out
 
