@@ -278,13 +278,18 @@ def test_each_attachment_is_approved_for_publication_on_its_own(w, make, browser
         == chosen_data
 
 
-@pytest.mark.parametrize("kind", ["docx", "pdf"])
-def test_numbers_that_are_not_identity_numbers_do_not_block_a_document(w, make, browser, kind):
-    lines = (f"Löpnummer {BAD_CHECKSUM}", "Serienummer 19121212-0000",
-             "Organisationsnummer 556677-8899")
+def approved_with_document(w, make, kind: str, *lines: str):
+    """An approved answer with one document ("rapport.docx" or ".pdf") holding ``lines``."""
     data = make_docx(*lines) if kind == "docx" else make_pdf(*lines)
     sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[(f"rapport.{kind}", data)])
-    attachment = sub.submitted_versions[-1].attachments[0]
+    return sub, sub.submitted_versions[-1].attachments[0]
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf"])
+def test_numbers_that_are_not_identity_numbers_do_not_block_a_document(w, make, browser, kind):
+    sub, attachment = approved_with_document(w, make, kind, f"Löpnummer {BAD_CHECKSUM}",
+                                             "Serienummer 19121212-0000",
+                                             "Organisationsnummer 556677-8899")
     client = browser(w.publisher)
     checked = client.post(f"/handlaggare/publicering/{sub.id}",
                           data=publish_form(sub, document=[str(attachment.id)], action="check"))
@@ -297,11 +302,10 @@ def test_numbers_that_are_not_identity_numbers_do_not_block_a_document(w, make, 
 
 @pytest.mark.parametrize("kind", ["docx", "pdf"])
 def test_personal_data_in_a_document_blocks_it(w, make, browser, kind):
-    lines = (f"Brukare {PERSONNUMMER_SHORT} flyttade.", "Kontakt: anna@omsorgshuset.example",
-             "Ring 070-123 45 67")
-    data = make_docx(*lines) if kind == "docx" else make_pdf(*lines)
-    sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[(f"rapport.{kind}", data)])
-    attachment = sub.submitted_versions[-1].attachments[0]
+    sub, attachment = approved_with_document(w, make, kind,
+                                             f"Brukare {PERSONNUMMER_SHORT} flyttade.",
+                                             "Kontakt: anna@omsorgshuset.example",
+                                             "Ring 070-123 45 67")
     response = browser(w.publisher).post(
         f"/handlaggare/publicering/{sub.id}",
         data=publish_form(sub, document=[str(attachment.id)]))
