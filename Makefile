@@ -35,11 +35,12 @@ run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and 
 system-packages: ## Install the Debian packages the tests need (clamav-daemon, chromium)
 	sh scripts/ensure-system-packages.sh
 
-test: $(VENV)/.installed-dev translations system-packages ## Run the whole suite (TEST_DATABASE_URL for PostgreSQL)
+test: lint $(VENV)/.installed-dev translations system-packages ## Lint, then run the whole suite (TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed-dev ## ruff
+lint: $(VENV)/.installed-dev ## ruff check and ruff format --check
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: $(VENV)/.installed-dev ## ruff format
 	$(BIN)/ruff format .

@@ -78,9 +78,7 @@ def _measure(m: dict) -> dict:
 
 
 def _measures_text(measures: list[dict]) -> str:
-    return " | ".join(
-        "; ".join(f"{k}: {v}" for k, v in _measure(m).items() if v) for m in measures
-    )
+    return " | ".join("; ".join(f"{k}: {v}" for k, v in _measure(m).items() if v) for m in measures)
 
 
 def answers_of(submission: Submission, version: SubmissionVersion | None) -> list[Answer]:

@@ -36,8 +36,10 @@ def _select(f: dict):
         select = select.where(AuditEvent.actor_email.ilike(like(f["actor"]), escape="\\"))
     if f["action"]:
         select = select.where(
-            sa.or_(AuditEvent.action == f["action"],
-                   AuditEvent.action.like(f["action"].rstrip(".") + ".%"))
+            sa.or_(
+                AuditEvent.action == f["action"],
+                AuditEvent.action.like(f["action"].rstrip(".") + ".%"),
+            )
         )
     if f["object_type"]:
         select = select.where(AuditEvent.object_type == f["object_type"])
@@ -66,18 +68,41 @@ def audit_log():
     if wants_csv():
         return csv_response(
             "granskningslogg",
-            [_("Tid"), _("Vem"), _("Användar-id"), _("IP-adress"), _("Händelse"), _("Objekt"),
-             _("Objekt-id"), _("Detaljer")],
-            rows_of(select, lambda e: [
-                e.at, e.actor_email, e.actor_id, e.ip, e.action, e.object_type, e.object_id,
-                detail_text(e),
-            ]),
+            [
+                _("Tid"),
+                _("Vem"),
+                _("Användar-id"),
+                _("IP-adress"),
+                _("Händelse"),
+                _("Objekt"),
+                _("Objekt-id"),
+                _("Detaljer"),
+            ],
+            rows_of(
+                select,
+                lambda e: [
+                    e.at,
+                    e.actor_email,
+                    e.actor_id,
+                    e.ip,
+                    e.action,
+                    e.object_type,
+                    e.object_id,
+                    detail_text(e),
+                ],
+            ),
         )
-    actions = sorted({a.split(".")[0] for (a,) in db.session.execute(
-        sa.select(AuditEvent.action).distinct())})
-    types = sorted(t for (t,) in db.session.execute(sa.select(AuditEvent.object_type).distinct())
-                   if t)
+    actions = sorted(
+        {a.split(".")[0] for (a,) in db.session.execute(sa.select(AuditEvent.action).distinct())}
+    )
+    types = sorted(
+        t for (t,) in db.session.execute(sa.select(AuditEvent.object_type).distinct()) if t
+    )
     return render_template(
-        "admin/audit_log.html", page=paginate(select), f=f, actions=actions, types=types,
+        "admin/audit_log.html",
+        page=paginate(select),
+        f=f,
+        actions=actions,
+        types=types,
         detail_text=detail_text,
     )

@@ -106,8 +106,10 @@ def _latest(column):
     """
     return (
         sa.select(column)
-        .where(SubmissionVersion.submission_id == Submission.id,
-               SubmissionVersion.submitted_at.is_not(None))
+        .where(
+            SubmissionVersion.submission_id == Submission.id,
+            SubmissionVersion.submitted_at.is_not(None),
+        )
         .order_by(SubmissionVersion.number.desc())
         .limit(1)
         .correlate(Submission)
@@ -140,8 +142,9 @@ def _open_deviations(committee_id: int | None):
         committee_id,
     ).subquery()
     return db.session.execute(
-        sa.select(rows.c.committee, rows.c.severity, sa.func.count())
-        .group_by(rows.c.committee, rows.c.severity)
+        sa.select(rows.c.committee, rows.c.severity, sa.func.count()).group_by(
+            rows.c.committee, rows.c.severity
+        )
     ).all()
 
 
@@ -175,7 +178,8 @@ def _plans_with_late_measures(committee_id: int | None, on) -> Counter:
     for committee, answers in db.session.execute(select):
         measures = (answers or {}).get("measures") or []
         if any(
-            isinstance(m, dict) and m.get("status") != "done"
+            isinstance(m, dict)
+            and m.get("status") != "done"
             and str(m.get("due") or "9999") < on.isoformat()
             for m in measures
         ):
@@ -209,15 +213,22 @@ def start():
     severities = [s for s in labels.SEVERITY_ORDER if s in total.deviations] + [
         s for s in total.deviations if s not in labels.SEVERITY_ORDER
     ]
-    deviation_chart = charts.bar_chart(
-        "chart-deviations",
-        _("Öppna avvikelser efter allvarlighetsgrad"),
-        [
-            charts.Bar(labels.name(labels.SEVERITY, s) or _("Ej angiven"), total.deviations[s],
-                       charts.PALETTE[3])
-            for s in severities
-        ],
-    ) if severities else None
+    deviation_chart = (
+        charts.bar_chart(
+            "chart-deviations",
+            _("Öppna avvikelser efter allvarlighetsgrad"),
+            [
+                charts.Bar(
+                    labels.name(labels.SEVERITY, s) or _("Ej angiven"),
+                    total.deviations[s],
+                    charts.PALETTE[3],
+                )
+                for s in severities
+            ],
+        )
+        if severities
+        else None
+    )
     oldest = db.session.scalars(
         _visible(sa.select(Submission), chosen)
         .where(Submission.state == S.SUBMITTED)

@@ -96,8 +96,13 @@ def finding_new(agreement_id: int):
             return _already_recorded(agreement)
         db.session.commit()
         if plan is not None:
-            flash(_("Iakttagelsen är registrerad och en åtgärdsplan är begärd av %(name)s.",
-                    name=agreement.provider.name), "success")
+            flash(
+                _(
+                    "Iakttagelsen är registrerad och en åtgärdsplan är begärd av %(name)s.",
+                    name=agreement.provider.name,
+                ),
+                "success",
+            )
         else:
             flash(_("Iakttagelsen är registrerad."), "success")
         return redirect(url_for("admin.agreement", agreement_id=agreement.id))
@@ -106,8 +111,9 @@ def finding_new(agreement_id: int):
 
 
 def _finding_form(form, agreement: Agreement):
-    return render_template("admin/finding_form.html", form=form, agreement=agreement,
-                           form_key=one_time_key())
+    return render_template(
+        "admin/finding_form.html", form=form, agreement=agreement, form_key=one_time_key()
+    )
 
 
 def _already_recorded(agreement: Agreement):
@@ -158,17 +164,38 @@ def findings():
     if wants_csv():
         return csv_response(
             "iakttagelser",
-            [_("Bedömd"), _("Avtal"), _("Utförare"), _("Nämnd"), _("Verksamhetsområde"),
-             _("Kraven uppfylls"), _("Brister"), _("Påverkan på måluppfyllelse"),
-             _("Åtgärdsplan senast"), _("Åtgärdsplanens status")],
-            rows_of(select, lambda x: [
-                x.assessed_on, x.agreement.reference, x.agreement.provider.name,
-                x.agreement.committee.name, x.agreement.service_area.name,
-                x.meets_requirements, x.deficiencies, x.goal_effect, x.action_plan_due,
-                _plan_status(x),
-            ]),
+            [
+                _("Bedömd"),
+                _("Avtal"),
+                _("Utförare"),
+                _("Nämnd"),
+                _("Verksamhetsområde"),
+                _("Kraven uppfylls"),
+                _("Brister"),
+                _("Påverkan på måluppfyllelse"),
+                _("Åtgärdsplan senast"),
+                _("Åtgärdsplanens status"),
+            ],
+            rows_of(
+                select,
+                lambda x: [
+                    x.assessed_on,
+                    x.agreement.reference,
+                    x.agreement.provider.name,
+                    x.agreement.committee.name,
+                    x.agreement.service_area.name,
+                    x.meets_requirements,
+                    x.deficiencies,
+                    x.goal_effect,
+                    x.action_plan_due,
+                    _plan_status(x),
+                ],
+            ),
         )
     return render_template(
-        "admin/findings.html", page=paginate(select), f=f, committees=my_committees(),
+        "admin/findings.html",
+        page=paginate(select),
+        f=f,
+        committees=my_committees(),
         year_options=[(y, y) for y in range(today().year, today().year - 6, -1)],
     )

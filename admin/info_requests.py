@@ -167,17 +167,19 @@ def _setup(form: RequestForm) -> None:
         .where(sa.or_(Agreement.ends_on.is_(None), Agreement.ends_on >= today()))
         .order_by(Provider.name, Agreement.reference)
     ).all()
-    form.agreement_id.choices = labels.select([(0, _("Välj avtal"))] + [
-        (a.id, f"{a.provider.name}, {a.reference} ({a.service_area.name})") for a in agreements
-    ])
+    form.agreement_id.choices = labels.select(
+        [(0, _("Välj avtal"))]
+        + [(a.id, f"{a.provider.name}, {a.reference} ({a.service_area.name})") for a in agreements]
+    )
     areas = db.session.scalars(
         sa.select(ServiceArea)
         .where(ServiceArea.committee_id.in_(committees or [-1]))
         .order_by(ServiceArea.name)
     ).all()
-    form.service_area_id.choices = labels.select([(0, _("Välj verksamhetsområde"))] + [
-        (a.id, f"{a.name} ({a.committee.code})") for a in areas
-    ])
+    form.service_area_id.choices = labels.select(
+        [(0, _("Välj verksamhetsområde"))]
+        + [(a.id, f"{a.name} ({a.committee.code})") for a in areas]
+    )
 
 
 def _build(form: RequestForm) -> InformationRequest:
@@ -189,7 +191,9 @@ def _build(form: RequestForm) -> InformationRequest:
     area_id = (
         agreement.service_area_id
         if agreement
-        else form.service_area_id.data if form.recipients.data == "service_area" else None
+        else form.service_area_id.data
+        if form.recipients.data == "service_area"
+        else None
     )
     fields = []
     for position, row in enumerate(form.filled_rows(), 1):
@@ -200,9 +204,9 @@ def _build(form: RequestForm) -> InformationRequest:
                 label=row.label.data.strip(),
                 help_text=(row.help_text.data or "").strip(),
                 type=field_type,
-                unit=(row.unit.data or "").strip() if field_type == FieldType.NUMBER else (
-                    "%" if field_type == FieldType.PERCENTAGE else ""
-                ),
+                unit=(row.unit.data or "").strip()
+                if field_type == FieldType.NUMBER
+                else ("%" if field_type == FieldType.PERCENTAGE else ""),
                 required=bool(row.required.data),
                 for_publication=bool(row.for_publication.data),
             )
@@ -246,8 +250,9 @@ def remember_this_form(submission: Submission) -> None:
 
 
 def _request_form(form: RequestForm, preview=None):
-    return render_template("admin/request_form.html", form=form, preview=preview,
-                           form_key=one_time_key())
+    return render_template(
+        "admin/request_form.html", form=form, preview=preview, form_key=one_time_key()
+    )
 
 
 def _issued_by_this_form() -> InformationRequest | None:
@@ -285,8 +290,9 @@ def request_new():
     if form.validate_on_submit():
         providers = recipients_of(form)
         if not providers:
-            form.recipients.errors.append(_("Det finns inga utförare med gällande avtal att "
-                                            "skicka begäran till."))
+            form.recipients.errors.append(
+                _("Det finns inga utförare med gällande avtal att skicka begäran till.")
+            )
         elif action == "preview":
             preview = providers
         else:
@@ -310,8 +316,11 @@ def request_new():
                 return _already_issued(issued)
             db.session.commit()
             flash(
-                _("Begäran %(number)s är skickad till %(count)d utförare.",
-                  number=info_request.registration_number, count=len(providers)),
+                _(
+                    "Begäran %(number)s är skickad till %(count)d utförare.",
+                    number=info_request.registration_number,
+                    count=len(providers),
+                ),
                 "success",
             )
             return redirect(url_for("admin.request", request_id=info_request.id))
@@ -334,8 +343,9 @@ def _requests_select():
         sa.select(Submission.id)
         .where(
             Submission.request_id == InformationRequest.id,
-            Submission.state.in_([ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED,
-                                  ReviewState.SUBMITTED]),
+            Submission.state.in_(
+                [ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED, ReviewState.SUBMITTED]
+            ),
         )
         .exists()
     )
@@ -376,20 +386,39 @@ def progress(request_ids: list[int]) -> dict[int, dict]:
 def requests():
     select, f = _requests_select()
     if wants_csv():
+
         def row(r: InformationRequest) -> list:
             counts = progress([r.id])[r.id]
             return [
-                r.registration_number, r.title, r.committee.name, labels.name(labels.KIND, r.kind),
-                r.created_at, r.deadline, r.recurs_yearly, sum(counts.values()),
-                counts.get(ReviewState.SUBMITTED, 0), counts.get(ReviewState.APPROVED, 0),
-                counts.get(ReviewState.DRAFT, 0) + counts.get(
-                    ReviewState.CLARIFICATION_REQUESTED, 0),
+                r.registration_number,
+                r.title,
+                r.committee.name,
+                labels.name(labels.KIND, r.kind),
+                r.created_at,
+                r.deadline,
+                r.recurs_yearly,
+                sum(counts.values()),
+                counts.get(ReviewState.SUBMITTED, 0),
+                counts.get(ReviewState.APPROVED, 0),
+                counts.get(ReviewState.DRAFT, 0)
+                + counts.get(ReviewState.CLARIFICATION_REQUESTED, 0),
             ]
+
         return csv_response(
             "begaranden",
-            [_("Diarienummer"), _("Rubrik"), _("Nämnd"), _("Vad som begärs"), _("Skickad"),
-             _("Svara senast"), _("Återkommande"), _("Mottagare"), _("Att granska"),
-             _("Godkända"), _("Väntar på svar")],
+            [
+                _("Diarienummer"),
+                _("Rubrik"),
+                _("Nämnd"),
+                _("Vad som begärs"),
+                _("Skickad"),
+                _("Svara senast"),
+                _("Återkommande"),
+                _("Mottagare"),
+                _("Att granska"),
+                _("Godkända"),
+                _("Väntar på svar"),
+            ],
             rows_of(select, row),
         )
     page = paginate(select)
@@ -415,10 +444,14 @@ class ExtendRequestForm(FlaskForm):
 
 def _answers_csv(info_request: InformationRequest, submissions: list[Submission]) -> Response:
     fields = info_request.fields
-    header = [_("Utförare"), _("Organisationsnummer"), _("Diarienummer"), _("Status"),
-              _("Svara senast"), _("Inskickad")] + [
-        f"{f.label} ({f.unit})" if f.unit else f.label for f in fields
-    ]
+    header = [
+        _("Utförare"),
+        _("Organisationsnummer"),
+        _("Diarienummer"),
+        _("Status"),
+        _("Svara senast"),
+        _("Inskickad"),
+    ] + [f"{f.label} ({f.unit})" if f.unit else f.label for f in fields]
 
     def rows():
         for s in submissions:
@@ -433,10 +466,18 @@ def _answers_csv(info_request: InformationRequest, submissions: list[Submission]
                     values.append(", ".join(x.display_name for x in a.attachments))
                 else:
                     raw = (version.answers or {}).get(f.key, "")
-                    values.append(labels.name(labels.YES_NO, raw) if f.type == FieldType.YES_NO
-                                  else raw)
-            yield [s.provider.name, s.provider.org_number, s.registration_number,
-                   state_label(s.state), s.deadline, s.submitted_at, *values]
+                    values.append(
+                        labels.name(labels.YES_NO, raw) if f.type == FieldType.YES_NO else raw
+                    )
+            yield [
+                s.provider.name,
+                s.provider.org_number,
+                s.registration_number,
+                state_label(s.state),
+                s.deadline,
+                s.submitted_at,
+                *values,
+            ]
 
     slug = re.sub(r"[^A-Za-z0-9]+", "-", info_request.registration_number).strip("-")
     return csv_response(f"svar-{slug}", header, rows())
@@ -499,8 +540,14 @@ def request_extend(request_id: int):
         info_request = policy.load(InformationRequest, request_id, Action.REVIEW)
         return _render_request(info_request, submissions, _extend_form(info_request, form), 422)
     db.session.commit()
-    flash(_("Svarstiden är förlängd till %(date)s för %(count)d utförare.",
-            date=form.deadline.data.isoformat(), count=len(extended)), "success")
+    flash(
+        _(
+            "Svarstiden är förlängd till %(date)s för %(count)d utförare.",
+            date=form.deadline.data.isoformat(),
+            count=len(extended),
+        ),
+        "success",
+    )
     return redirect(url_for("admin.request", request_id=info_request.id))
 
 
@@ -524,6 +571,8 @@ def request_letter(request_id: int, provider_id: int | None = None):
     return Response(
         letter(info_request, provider),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
     )

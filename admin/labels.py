@@ -106,6 +106,7 @@ def options(mapping: dict) -> list[tuple[str, str]]:
     """``(code, name)`` pairs for the filters of a list page."""
     return [(str(code), str(label)) for code, label in mapping.items()]
 
+
 EVENT = {
     "submit": _l("Inskickad"),
     "resubmit": _l("Komplettering inskickad"),

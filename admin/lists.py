@@ -67,17 +67,16 @@ def search(term: str, *columns):
     words = term.split()
     if not words:
         return sa.true()
-    return sa.and_(
-        *(sa.or_(*(c.ilike(like(w), escape="\\") for c in columns)) for w in words[:6])
-    )
+    return sa.and_(*(sa.or_(*(c.ilike(like(w), escape="\\") for c in columns)) for w in words[:6]))
 
 
 def paginate(select, *, count: bool = True):
     """One page of ``select`` (page number from ``?page=``); ``count=False`` leaves ``total``
     to the caller, who may know it already."""
     page = int_arg("page") or 1
-    return db.paginate(select, page=page, per_page=PER_PAGE, error_out=False, max_per_page=100,
-                       count=count)
+    return db.paginate(
+        select, page=page, per_page=PER_PAGE, error_out=False, max_per_page=100, count=count
+    )
 
 
 def url_with(**changes) -> str:

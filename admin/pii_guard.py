@@ -106,8 +106,19 @@ def _unreadable(source: str, label: str, attachment: Attachment, reason) -> Chec
         _token(source, f"unreadable:{attachment.sha256}"),
         "unreadable",
         "",
-        [("", str(_l("Granska %(name)s manuellt: %(reason)s.", name=attachment.display_name,
-                     reason=reason)), "")],
+        [
+            (
+                "",
+                str(
+                    _l(
+                        "Granska %(name)s manuellt: %(reason)s.",
+                        name=attachment.display_name,
+                        reason=reason,
+                    )
+                ),
+                "",
+            )
+        ],
         1,
     )
     return Checked(source, label, [group])

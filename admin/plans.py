@@ -62,15 +62,29 @@ def feedback_to(item: FollowUpItem) -> str:
 
 def item_row(item: FollowUpItem) -> list:
     return [
-        item.plan.committee.name, item.plan.year, item_subject(item),
-        labels.name(labels.FOLLOW_UP_FORM, item.form), item.responsible, item.planned_from,
-        item.planned_to, item.interval, feedback_to(item), item.focus_areas,
+        item.plan.committee.name,
+        item.plan.year,
+        item_subject(item),
+        labels.name(labels.FOLLOW_UP_FORM, item.form),
+        item.responsible,
+        item.planned_from,
+        item.planned_to,
+        item.interval,
+        feedback_to(item),
+        item.focus_areas,
     ]
 
 
 ITEM_HEADER = [
-    _l("Nämnd"), _l("År"), _l("Vad som följs upp"), _l("Form"), _l("Ansvarig"),
-    _l("Planerad från"), _l("Planerad till"), _l("Intervall"), _l("Återkoppling till"),
+    _l("Nämnd"),
+    _l("År"),
+    _l("Vad som följs upp"),
+    _l("Form"),
+    _l("Ansvarig"),
+    _l("Planerad från"),
+    _l("Planerad till"),
+    _l("Intervall"),
+    _l("Återkoppling till"),
     _l("Fokusområden"),
 ]
 
@@ -84,8 +98,9 @@ class PlanForm(FlaskForm):
     copy_previous = BooleanField(
         _l("Utgå från föregående års plan"),
         default=True,
-        description=_l("Punkterna kopieras med datumen flyttade ett år. Avtal som har upphört "
-                       "tas inte med."),
+        description=_l(
+            "Punkterna kopieras med datumen flyttade ett år. Avtal som har upphört tas inte med."
+        ),
     )
 
 
@@ -100,8 +115,11 @@ def plans():
         sa.select(FollowUpPlan)
         .join(FollowUpPlan.committee)
         .where(in_my_committees(FollowUpPlan.committee_id))
-        .where(sa.or_(search(term, Committee.name, Committee.code), item_matches)
-               if term else sa.true())
+        .where(
+            sa.or_(search(term, Committee.name, Committee.code), item_matches)
+            if term
+            else sa.true()
+        )
         .options(selectinload(FollowUpPlan.items))
         .order_by(FollowUpPlan.year.desc(), Committee.name)
     )
@@ -116,8 +134,9 @@ def plans():
             .where(FollowUpPlan.id.in_(select.with_only_columns(FollowUpPlan.id)))
             .order_by(FollowUpPlan.year.desc(), FollowUpItem.id)
         )
-        return csv_response("uppfoljningsplaner", [str(h) for h in ITEM_HEADER],
-                            rows_of(items, item_row))
+        return csv_response(
+            "uppfoljningsplaner", [str(h) for h in ITEM_HEADER], rows_of(items, item_row)
+        )
     years = sorted(
         {y for (y,) in db.session.execute(sa.select(FollowUpPlan.year).distinct())}, reverse=True
     )
@@ -137,8 +156,10 @@ def copy_items(source: FollowUpPlan, target: FollowUpPlan) -> int:
     shift = target.year - source.year
     copied = 0
     for item in source.items:
-        if item.agreement is not None and item.agreement.ends_on is not None and (
-            item.agreement.ends_on < date(target.year, 1, 1)
+        if (
+            item.agreement is not None
+            and item.agreement.ends_on is not None
+            and (item.agreement.ends_on < date(target.year, 1, 1))
         ):
             continue
         target.items.append(
@@ -189,8 +210,9 @@ def plan_new():
         if form.copy_previous.data:
             previous = db.session.scalar(
                 sa.select(FollowUpPlan)
-                .where(FollowUpPlan.committee_id == plan.committee_id,
-                       FollowUpPlan.year < plan.year)
+                .where(
+                    FollowUpPlan.committee_id == plan.committee_id, FollowUpPlan.year < plan.year
+                )
                 .order_by(FollowUpPlan.year.desc())
             )
             if previous is not None:
@@ -203,8 +225,10 @@ def plan_new():
         "admin/form.html",
         form=form,
         heading=_("Ny uppföljningsplan"),
-        intro=_("Nämnden antar varje år en plan för vad som följs upp, i vilken form, av vem, "
-                "när och hur resultatet återkopplas."),
+        intro=_(
+            "Nämnden antar varje år en plan för vad som följs upp, i vilken form, av vem, "
+            "när och hur resultatet återkopplas."
+        ),
         cancel=url_for("admin.plans"),
     ), 422 if form.errors else 200
 
@@ -246,10 +270,12 @@ def plan(plan_id: int):
 class ItemForm(FlaskForm):
     subject = RadioField(
         _l("Vad följs upp?"),
-        choices=labels.select([
-            ("service_area", _l("Ett helt verksamhetsområde")),
-            ("agreement", _l("Ett avtal")),
-        ]),
+        choices=labels.select(
+            [
+                ("service_area", _l("Ett helt verksamhetsområde")),
+                ("agreement", _l("Ett avtal")),
+            ]
+        ),
         default="service_area",
     )
     service_area_id = SelectField(
@@ -285,20 +311,23 @@ class ItemForm(FlaskForm):
 
 def _item_choices(form: ItemForm, plan: FollowUpPlan) -> None:
     areas = db.session.scalars(
-        sa.select(ServiceArea).where(ServiceArea.committee_id == plan.committee_id)
+        sa.select(ServiceArea)
+        .where(ServiceArea.committee_id == plan.committee_id)
         .order_by(ServiceArea.name)
     ).all()
     agreements = db.session.scalars(
-        sa.select(Agreement).join(Agreement.provider)
+        sa.select(Agreement)
+        .join(Agreement.provider)
         .where(Agreement.committee_id == plan.committee_id)
         .order_by(Provider.name, Agreement.reference)
     ).all()
-    form.service_area_id.choices = labels.select([(0, _("Välj verksamhetsområde"))] + [
-        (a.id, a.name) for a in areas
-    ])
-    form.agreement_id.choices = labels.select([(0, _("Välj avtal"))] + [
-        (a.id, f"{a.provider.name}, {a.reference} ({a.service_area.name})") for a in agreements
-    ])
+    form.service_area_id.choices = labels.select(
+        [(0, _("Välj verksamhetsområde"))] + [(a.id, a.name) for a in areas]
+    )
+    form.agreement_id.choices = labels.select(
+        [(0, _("Välj avtal"))]
+        + [(a.id, f"{a.provider.name}, {a.reference} ({a.service_area.name})") for a in agreements]
+    )
 
 
 @bp.route("/uppfoljningsplaner/<int:plan_id>/punkter/ny", methods=["GET", "POST"])
@@ -316,17 +345,24 @@ def plan_item_form(plan_id: int, item_id: int | None = None):
     if not form.is_submitted():
         form.subject.data = "agreement" if item.agreement_id else "service_area"
     if form.validate_on_submit():
-        chosen = form.agreement_id.data if form.subject.data == "agreement" else (
-            form.service_area_id.data)
+        chosen = (
+            form.agreement_id.data
+            if form.subject.data == "agreement"
+            else (form.service_area_id.data)
+        )
         valid_ids = {
-            c.value for c in (
-                form.agreement_id.choices if form.subject.data == "agreement"
+            c.value
+            for c in (
+                form.agreement_id.choices
+                if form.subject.data == "agreement"
                 else form.service_area_id.choices
-            ) if c.value
+            )
+            if c.value
         }
         if chosen not in valid_ids:
-            target = form.agreement_id if form.subject.data == "agreement" else (
-                form.service_area_id)
+            target = (
+                form.agreement_id if form.subject.data == "agreement" else (form.service_area_id)
+            )
             target.errors.append(_("Välj vad som följs upp."))
         else:
             item.agreement_id = chosen if form.subject.data == "agreement" else None
@@ -342,8 +378,9 @@ def plan_item_form(plan_id: int, item_id: int | None = None):
             item.plan = plan
             if item.id:
                 db.session.expire(item, ["agreement", "service_area"])
-            save(item, "follow_up_item.update" if item_id else "follow_up_item.create",
-                 plan=plan.id)
+            save(
+                item, "follow_up_item.update" if item_id else "follow_up_item.create", plan=plan.id
+            )
             db.session.commit()
             flash(_("Punkten är sparad."), "success")
             return redirect(url_for("admin.plan", plan_id=plan.id))
@@ -358,8 +395,13 @@ def plan_item_delete(plan_id: int, item_id: int):
     item = db.session.get(FollowUpItem, item_id)
     if item is None or item.plan_id != plan.id:
         abort(404)
-    audit.record("follow_up_item.delete", item, plan=plan.id, subject=item_subject(item),
-                 form=item.form.value)
+    audit.record(
+        "follow_up_item.delete",
+        item,
+        plan=plan.id,
+        subject=item_subject(item),
+        form=item.form.value,
+    )
     plan.items.remove(item)
     db.session.commit()
     flash(_("Punkten är borttagen."), "success")
@@ -378,11 +420,18 @@ def plan_copy_previous(plan_id: int):
         flash(_("Det finns ingen tidigare plan för nämnden."), "error")
         return redirect(url_for("admin.plan", plan_id=plan.id))
     copied = copy_items(previous, plan)
-    audit.record("follow_up_plan.copy", plan, source=previous.id, copied_items=copied,
-                 actor=current_user._get_current_object())
+    audit.record(
+        "follow_up_plan.copy",
+        plan,
+        source=previous.id,
+        copied_items=copied,
+        actor=current_user._get_current_object(),
+    )
     db.session.commit()
-    flash(_("%(n)d punkter har kopierats från planen för %(year)d.", n=copied,
-            year=previous.year), "success")
+    flash(
+        _("%(n)d punkter har kopierats från planen för %(year)d.", n=copied, year=previous.year),
+        "success",
+    )
     return redirect(url_for("admin.plan", plan_id=plan.id))
 
 
@@ -395,6 +444,8 @@ def plan_docx(plan_id: int):
     return Response(
         follow_up_plan_docx(plan),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
     )

@@ -87,10 +87,17 @@ def publishing():
         return csv_response(
             "att-publicera",
             [_("Diarienummer"), _("Ärende"), _("Typ"), _("Utförare"), _("Nämnd"), _("Beslutad")],
-            rows_of(select, lambda s: [
-                s.registration_number, s.title, labels.name(labels.KIND, s.kind),
-                s.provider.name, s.committee.name, s.decided_at,
-            ]),
+            rows_of(
+                select,
+                lambda s: [
+                    s.registration_number,
+                    s.title,
+                    labels.name(labels.KIND, s.kind),
+                    s.provider.name,
+                    s.committee.name,
+                    s.decided_at,
+                ],
+            ),
         )
     return render_template(
         "admin/publishing.html", page=paginate(select), f=f, committees=my_committees()
@@ -125,13 +132,31 @@ def publications():
     if wants_csv():
         return csv_response(
             "publiceringar",
-            [_("Rubrik"), _("Diarienummer"), _("Utförare"), _("Nämnd"), _("Status"),
-             _("Publicerad"), _("Återkallad"), _("Skäl till återkallelse"), _("Dokument")],
-            rows_of(select, lambda p: [
-                p.title, p.submission.registration_number, p.submission.provider.name,
-                p.submission.committee.name, labels.name(labels.PUBLICATION_STATE, p.state),
-                p.published_at, p.withdrawn_at, p.withdrawn_reason, len(p.documents),
-            ]),
+            [
+                _("Rubrik"),
+                _("Diarienummer"),
+                _("Utförare"),
+                _("Nämnd"),
+                _("Status"),
+                _("Publicerad"),
+                _("Återkallad"),
+                _("Skäl till återkallelse"),
+                _("Dokument"),
+            ],
+            rows_of(
+                select,
+                lambda p: [
+                    p.title,
+                    p.submission.registration_number,
+                    p.submission.provider.name,
+                    p.submission.committee.name,
+                    labels.name(labels.PUBLICATION_STATE, p.state),
+                    p.published_at,
+                    p.withdrawn_at,
+                    p.withdrawn_reason,
+                    len(p.documents),
+                ],
+            ),
         )
     return render_template(
         "admin/publications.html", page=paginate(select), f=f, committees=my_committees()
@@ -188,7 +213,8 @@ class Draft:
             self.redacted = {
                 a.key: form.get(f"redacted-{a.key}", "").strip()
                 for a in self.answers
-                if a.key in self.keys and form.get(f"redacted-{a.key}", "").strip()
+                if a.key in self.keys
+                and form.get(f"redacted-{a.key}", "").strip()
                 and form.get(f"redacted-{a.key}", "").strip() != a.text
             }
             self.overrides = {
@@ -209,9 +235,7 @@ class Draft:
             .order_by(Attachment.id)
         ):
             copies[copy.redacts_id] = copy  # the newest wins
-        return [
-            FileChoice(a, labels_by_slot.get(a.slot, ""), copies.get(a.id)) for a in originals
-        ]
+        return [FileChoice(a, labels_by_slot.get(a.slot, ""), copies.get(a.id)) for a in originals]
 
     def public_text(self, answer: Answer) -> str:
         return self.redacted.get(answer.key, answer.text)
@@ -284,9 +308,12 @@ def publish(submission_id: int):
     open_groups = unresolved(checked, draft.overrides)
     if open_groups:
         errors.append(
-            _("Publiceringen är stoppad: %(n)d fynd av personuppgifter är inte åtgärdade. "
-              "Ladda upp en maskad kopia, ändra lydelsen, välj bort delen eller motivera "
-              "varför uppgiften ska publiceras.", n=len(open_groups))
+            _(
+                "Publiceringen är stoppad: %(n)d fynd av personuppgifter är inte åtgärdade. "
+                "Ladda upp en maskad kopia, ändra lydelsen, välj bort delen eller motivera "
+                "varför uppgiften ska publiceras.",
+                n=len(open_groups),
+            )
         )
     if errors:
         return _render_publish(draft, checked, errors, 422)
@@ -349,8 +376,13 @@ def redacted_copy(submission_id: int, attachment_id: int):
         flash(str(exc.message), "error")
         return redirect(url_for("admin.publish", submission_id=submission.id))
     db.session.commit()
-    flash(_("Den maskade kopian av %(name)s är sparad och publiceras i stället för originalet.",
-            name=original.display_name), "success")
+    flash(
+        _(
+            "Den maskade kopian av %(name)s är sparad och publiceras i stället för originalet.",
+            name=original.display_name,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.publish", submission_id=submission.id) + "#files")
 
 
@@ -363,8 +395,9 @@ def redacted_copy_remove(submission_id: int, copy_id: int):
     )
     if copy.redacts is None or copy.redacts.version.submission_id != submission.id or in_use:
         abort(404)
-    audit.record("attachment.redacted_copy_removed", copy, original=copy.redacts_id,
-                 sha256=copy.sha256)
+    audit.record(
+        "attachment.redacted_copy_removed", copy, original=copy.redacts_id, sha256=copy.sha256
+    )
     db.session.delete(copy)
     db.session.commit()
     flash(_("Den maskade kopian är borttagen."), "success")
@@ -397,8 +430,10 @@ def publication(publication_id: int):
                 flash(str(exc.message), "error")
                 return redirect(url_for("admin.publication", publication_id=publication_id))
             db.session.commit()
-            flash(_("Publiceringen är återkallad. Sidan finns kvar med skälet, utan filerna."),
-                  "success")
+            flash(
+                _("Publiceringen är återkallad. Sidan finns kvar med skälet, utan filerna."),
+                "success",
+            )
             return redirect(url_for("admin.publication", publication_id=publication_id))
         status = 422
     overrides = db.session.scalars(

@@ -192,12 +192,13 @@ class ProviderForm(FlaskForm):
     )
     ownership = SelectField(_l("Driftform"), choices=labels.choices(labels.OWNERSHIP))
     email = EmailField(
-        _l("E-post till utföraren"), validators=[Optional(), Length(max=254)], filters=[
-            lambda v: v.strip() if v else None
-        ]
+        _l("E-post till utföraren"),
+        validators=[Optional(), Length(max=254)],
+        filters=[lambda v: v.strip() if v else None],
     )
     website = URLField(
-        _l("Webbplats"), validators=[Optional(), Length(max=300)],
+        _l("Webbplats"),
+        validators=[Optional(), Length(max=300)],
         filters=[lambda v: v.strip() if v else None],
     )
     description = TextAreaField(_l("Beskrivning"), validators=[Length(max=4000)])
@@ -243,14 +244,26 @@ def providers():
     select, term, ownership, area_id = _providers_select()
     if wants_csv():
         rows = (
-            [p.name, p.org_number, labels.name(labels.OWNERSHIP, p.ownership), p.email,
-             p.website, n]
+            [
+                p.name,
+                p.org_number,
+                labels.name(labels.OWNERSHIP, p.ownership),
+                p.email,
+                p.website,
+                n,
+            ]
             for p, n in db.session.execute(select)
         )
         return csv_response(
             "utforare",
-            [_("Namn"), _("Organisationsnummer"), _("Driftform"), _("E-post"), _("Webbplats"),
-             _("Antal avtal")],
+            [
+                _("Namn"),
+                _("Organisationsnummer"),
+                _("Driftform"),
+                _("E-post"),
+                _("Webbplats"),
+                _("Antal avtal"),
+            ],
             rows,
         )
     page = db.paginate(select, page=int_arg("page") or 1, per_page=50, error_out=False)
@@ -309,10 +322,13 @@ def provider_form(provider_id: int | None = None):
         "admin/form.html",
         form=form,
         heading=_("Ändra %(name)s", name=provider.name) if provider_id else _("Ny utförare"),
-        intro=_("Utförare är gemensamma för alla nämnder: privata, idéburna, kommunala bolag "
-                "och verksamhet i egen regi följs upp på samma sätt."),
+        intro=_(
+            "Utförare är gemensamma för alla nämnder: privata, idéburna, kommunala bolag "
+            "och verksamhet i egen regi följs upp på samma sätt."
+        ),
         cancel=url_for("admin.provider", provider_id=provider_id)
-        if provider_id else url_for("admin.providers"),
+        if provider_id
+        else url_for("admin.providers"),
     )
 
 
@@ -336,8 +352,11 @@ class AgreementForm(FlaskForm):
     service_area_id = SelectField(_l("Verksamhetsområde"), coerce=record_id)
     route = SelectField(_l("Avtalsform"), choices=labels.choices(labels.ROUTE))
     starts_on = DateField(_l("Gäller från"), validators=[DataRequired()])
-    ends_on = DateField(_l("Gäller till"), validators=[Optional()],
-                        description=_l("Lämna tomt om avtalet gäller tills vidare."))
+    ends_on = DateField(
+        _l("Gäller till"),
+        validators=[Optional()],
+        description=_l("Lämna tomt om avtalet gäller tills vidare."),
+    )
     yearly_value_sek = AmountField(_l("Årligt värde (kr)"), validators=[InputRequired()])
     impact = SelectField(
         _l("Påverkan"),
@@ -427,11 +446,20 @@ def strategic_condition(wanted: bool = True):
 
 def _agreement_row(a: Agreement) -> list:
     return [
-        a.reference, a.provider.name, a.provider.org_number, a.committee.name,
-        a.service_area.name, labels.name(labels.ROUTE, a.route), a.starts_on, a.ends_on,
-        Decimal(a.yearly_value_sek or 0), labels.name(labels.IMPACT, a.impact), a.strategic,
+        a.reference,
+        a.provider.name,
+        a.provider.org_number,
+        a.committee.name,
+        a.service_area.name,
+        labels.name(labels.ROUTE, a.route),
+        a.starts_on,
+        a.ends_on,
+        Decimal(a.yearly_value_sek or 0),
+        labels.name(labels.IMPACT, a.impact),
+        a.strategic,
         "" if a.strategic_override is None else a.strategic_override_reason,
-        a.responsible_officer, a.quality_requirements,
+        a.responsible_officer,
+        a.quality_requirements,
     ]
 
 
@@ -441,10 +469,22 @@ def agreements():
     if wants_csv():
         return csv_response(
             "avtal",
-            [_("Avtalsnummer"), _("Utförare"), _("Organisationsnummer"), _("Nämnd"),
-             _("Verksamhetsområde"), _("Avtalsform"), _("Gäller från"), _("Gäller till"),
-             _("Årligt värde (kr)"), _("Påverkan"), _("Strategiskt"),
-             _("Motivering till avsteg"), _("Avtalsansvarig"), _("Väsentliga kvalitetskrav")],
+            [
+                _("Avtalsnummer"),
+                _("Utförare"),
+                _("Organisationsnummer"),
+                _("Nämnd"),
+                _("Verksamhetsområde"),
+                _("Avtalsform"),
+                _("Gäller från"),
+                _("Gäller till"),
+                _("Årligt värde (kr)"),
+                _("Påverkan"),
+                _("Strategiskt"),
+                _("Motivering till avsteg"),
+                _("Avtalsansvarig"),
+                _("Väsentliga kvalitetskrav"),
+            ],
             rows_of(select, _agreement_row),
         )
     return render_template(
@@ -501,7 +541,9 @@ def agreement_form(agreement_id: int | None = None):
     else:
         policy.require(Action.REVIEW)
         agreement = Agreement(
-            starts_on=today(), impact=Impact.LOW, route=Route.CUSTOMER_CHOICE,
+            starts_on=today(),
+            impact=Impact.LOW,
+            route=Route.CUSTOMER_CHOICE,
             provider_id=int_arg("utforare"),
         )
     form = AgreementForm(obj=agreement)
@@ -540,11 +582,13 @@ def agreement_form(agreement_id: int | None = None):
     return render_template(
         "admin/form.html",
         form=form,
-        heading=_("Ändra avtal %(ref)s", ref=agreement.reference) if agreement_id
+        heading=_("Ändra avtal %(ref)s", ref=agreement.reference)
+        if agreement_id
         else _("Nytt avtal"),
         intro=strategic_rule(),
         cancel=url_for("admin.agreement", agreement_id=agreement_id)
-        if agreement_id else url_for("admin.agreements"),
+        if agreement_id
+        else url_for("admin.agreements"),
     )
 
 

@@ -37,15 +37,33 @@ def yearly_report():
     if report is not None and wants_csv():
         return csv_response(
             f"arsrapport-{committee.code}-{year}",
-            ["Avtal", "Utförare", "Organisationsnummer", "Verksamhetsområde", "Årligt värde (kr)",
-             "Uppfyller kraven", "Bedömd", "Brister", "Påverkan på måluppfyllelse",
-             "Åtgärdsplaner", "Avvikelser"],
+            [
+                "Avtal",
+                "Utförare",
+                "Organisationsnummer",
+                "Verksamhetsområde",
+                "Årligt värde (kr)",
+                "Uppfyller kraven",
+                "Bedömd",
+                "Brister",
+                "Påverkan på måluppfyllelse",
+                "Åtgärdsplaner",
+                "Avvikelser",
+            ],
             (
-                [r.agreement.reference, r.agreement.provider.name,
-                 r.agreement.provider.org_number, r.agreement.service_area.name,
-                 r.agreement.yearly_value_sek, r.meets,
-                 r.latest.assessed_on if r.latest else None, r.deficiencies, r.goal_effect,
-                 r.plan_summary, sum(r.deviations.values())]
+                [
+                    r.agreement.reference,
+                    r.agreement.provider.name,
+                    r.agreement.provider.org_number,
+                    r.agreement.service_area.name,
+                    r.agreement.yearly_value_sek,
+                    r.meets,
+                    r.latest.assessed_on if r.latest else None,
+                    r.deficiencies,
+                    r.goal_effect,
+                    r.plan_summary,
+                    sum(r.deviations.values()),
+                ]
                 for r in report.agreements
             ),
         )
@@ -70,6 +88,8 @@ def yearly_report_download():
     return Response(
         yearly_report_docx(collect(committee, year)),
         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                 "Cache-Control": "private, no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
     )

@@ -109,9 +109,18 @@ def _conditions(f: dict, *, with_state: bool = True) -> list:
 
 def _queue_row(s: Submission) -> list:
     return [
-        s.registration_number, s.title, labels.name(labels.KIND, s.kind), s.provider.name,
-        s.provider.org_number, s.committee.name, state_label(s.state), s.issued_on, s.deadline,
-        s.overdue(today()), s.submitted_at, s.decided_at,
+        s.registration_number,
+        s.title,
+        labels.name(labels.KIND, s.kind),
+        s.provider.name,
+        s.provider.org_number,
+        s.committee.name,
+        state_label(s.state),
+        s.issued_on,
+        s.deadline,
+        s.overdue(today()),
+        s.submitted_at,
+        s.decided_at,
     ]
 
 
@@ -133,9 +142,20 @@ def queue():
         rows = (_queue_row(s) for s in db.session.scalars(select.execution_options(yield_per=500)))
         return csv_response(
             "arenden",
-            [_("Diarienummer"), _("Ärende"), _("Typ"), _("Utförare"), _("Organisationsnummer"),
-             _("Nämnd"), _("Status"), _("Begärd"), _("Svara senast"), _("Försenad"),
-             _("Inskickad"), _("Beslutad")],
+            [
+                _("Diarienummer"),
+                _("Ärende"),
+                _("Typ"),
+                _("Utförare"),
+                _("Organisationsnummer"),
+                _("Nämnd"),
+                _("Status"),
+                _("Begärd"),
+                _("Svara senast"),
+                _("Försenad"),
+                _("Inskickad"),
+                _("Beslutad"),
+            ],
             rows,
         )
     by_state = sa.select(Submission.state, sa.func.count()).select_from(Submission)
@@ -210,8 +230,9 @@ class CloseForm(FlaskForm):
 
 class ExtendForm(FlaskForm):
     deadline = DateField(_l("Ny svarsdag"), validators=[DataRequired()])
-    reason = TextAreaField(_l("Skäl till förlängningen"), validators=[DataRequired(),
-                                                                      Length(max=2000)])
+    reason = TextAreaField(
+        _l("Skäl till förlängningen"), validators=[DataRequired(), Length(max=2000)]
+    )
 
 
 DECISIONS = {

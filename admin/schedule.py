@@ -72,8 +72,7 @@ def _newest_of_each_chain():
         sa.select(InformationRequest)
         .where(
             InformationRequest.recurs_yearly.is_(True),
-            ~sa.select(successor.id).where(successor.previous_id == InformationRequest.id)
-            .exists(),
+            ~sa.select(successor.id).where(successor.previous_id == InformationRequest.id).exists(),
         )
         .order_by(InformationRequest.id)
     )
@@ -100,8 +99,13 @@ def _copy(previous: InformationRequest, deadline: date) -> InformationRequest:
         previous_id=previous.id,
         fields=[
             RequestField(
-                position=f.position, label=f.label, help_text=f.help_text, type=f.type,
-                unit=f.unit, required=f.required, for_publication=f.for_publication,
+                position=f.position,
+                label=f.label,
+                help_text=f.help_text,
+                type=f.type,
+                unit=f.unit,
+                required=f.required,
+                for_publication=f.for_publication,
             )
             for f in previous.fields
         ],
@@ -112,8 +116,9 @@ def schedule_recurring(on: date | None = None, *, dry_run: bool = False) -> Sche
     """Issue every recurring request that is due on ``on`` (default today); commits each."""
     on = on or today()
     result = ScheduleResult()
-    for previous_id in db.session.scalars(_newest_of_each_chain().with_only_columns(
-            InformationRequest.id)).all():
+    for previous_id in db.session.scalars(
+        _newest_of_each_chain().with_only_columns(InformationRequest.id)
+    ).all():
         previous = db.session.get(InformationRequest, previous_id)
         issue_on, deadline = next_occurrence(previous, on)
         agreement = previous.agreement

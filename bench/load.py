@@ -77,10 +77,15 @@ class Session:
         self.cookies: dict[str, str] = {}
         self.connection: http.client.HTTPConnection | None = None
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict | None = None) -> tuple[int, dict, bytes]:
-        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "10.0.0.1",
-                   "Host": "insyn.kommun.example", **(headers or {})}
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, dict, bytes]:
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-For": "10.0.0.1",
+            "Host": "insyn.kommun.example",
+            **(headers or {}),
+        }
         if method == "POST":  # Flask-WTF checks the referrer on HTTPS
             headers["Referer"] = "https://insyn.kommun.example" + path
         if self.cookies:
@@ -108,9 +113,11 @@ class Session:
         _, _, page = self.request("GET", "/logga-in")
         token = csrf(page)
         status, headers, _ = self.request(
-            "POST", "/logga-in", urlencode({"csrf_token": token, "email": email,
-                                            "password": password}).encode(),
-            {"Content-Type": "application/x-www-form-urlencoded"})
+            "POST",
+            "/logga-in",
+            urlencode({"csrf_token": token, "email": email, "password": password}).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
         if status != 302:
             raise RuntimeError(f"login of {email} failed: {status}")
 
@@ -123,12 +130,17 @@ def multipart(fields: dict[str, str], files: dict[str, tuple[str, bytes]]) -> tu
     boundary = uuid.uuid4().hex
     parts = []
     for name, value in fields.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                     f"{value}\r\n".encode())
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+        )
     for name, (filename, data) in files.items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-                     f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'.encode()
-                     + data + b"\r\n")
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: text/plain\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -143,8 +155,15 @@ def seed(url: str, storage_url: str, clamd_url: str, uploads: int) -> dict:
     from tests import factories
     from tests.storage.files import pdf_bytes
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "STORAGE_URL": storage_url,
-                      "CLAMD_URL": clamd_url, "SMTP_URL": "", "TESTING": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "STORAGE_URL": storage_url,
+            "CLAMD_URL": clamd_url,
+            "SMTP_URL": "",
+            "TESTING": True,
+        }
+    )
     with app.app_context():
         upgrade()
         w = factories.world()
@@ -152,22 +171,38 @@ def seed(url: str, storage_url: str, clamd_url: str, uploads: int) -> dict:
         for i in range(40):
             provider = w.org_a if i % 2 else w.org_b
             publication = factories.publication(
-                w, provider, answers={1: f"Arbetet med {WORDS[i % len(WORDS)]} nummer {i}."},
-                fields=[RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
-                        RequestField(position=2, label="Rapport", type=FieldType.FILE)],
-                files=[(2, f"rapport-{i}.pdf", pdf_bytes())])
+                w,
+                provider,
+                answers={1: f"Arbetet med {WORDS[i % len(WORDS)]} nummer {i}."},
+                fields=[
+                    RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
+                    RequestField(position=2, label="Rapport", type=FieldType.FILE),
+                ],
+                files=[(2, f"rapport-{i}.pdf", pdf_bytes())],
+            )
             documents += [(publication.id, d.id) for d in publication.documents]
         open_ = []
         for _ in range(uploads):
             (submission,) = factories.info_request(
-                w.committee_x, [w.org_a], w.reviewer_x, title="Kvalitetsredovisning",
-                fields=[RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
-                        RequestField(position=2, label="Rapport", type=FieldType.FILE)])
+                w.committee_x,
+                [w.org_a],
+                w.reviewer_x,
+                title="Kvalitetsredovisning",
+                fields=[
+                    RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
+                    RequestField(position=2, label="Rapport", type=FieldType.FILE),
+                ],
+            )
             keys = {f.position: f.key for f in submission.request.fields}
             open_.append((submission.id, keys[1], keys[2]))
         db.session.commit()
-        seeded = {"provider": w.user_a.email, "reviewer": w.reviewer_x.email,
-                  "documents": documents, "open": open_, "password": factories.PASSWORD}
+        seeded = {
+            "provider": w.user_a.email,
+            "reviewer": w.reviewer_x.email,
+            "documents": documents,
+            "open": open_,
+            "password": factories.PASSWORD,
+        }
         db.engine.dispose()
     return seeded
 
@@ -179,8 +214,14 @@ def verify(url: str, storage_url: str, accepted: list[tuple[int, str]]) -> tuple
     from portal.models import Submission
     from storage import current_store
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "STORAGE_URL": storage_url,
-                      "SMTP_URL": "", "TESTING": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "STORAGE_URL": storage_url,
+            "SMTP_URL": "",
+            "TESTING": True,
+        }
+    )
     found = lost = 0
     with app.app_context():
         store = current_store()
@@ -220,7 +261,9 @@ def main() -> None:
     kinds = rng.choices([k for k, _ in MIX], weights=[p for _, p in MIX], k=total)
     uploads = kinds.count("upload")
     workdir = Path(tempfile.mkdtemp(prefix="insyn-load-"))
-    base = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    base = os.environ.get(
+        "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
     name = f"insyn_load_{uuid.uuid4().hex[:8]}"
     admin = sa.create_engine(sa.make_url(base), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -233,29 +276,56 @@ def main() -> None:
         moto_port = free_port()
         moto_log = workdir / "moto.log"
         moto = subprocess.Popen(
-            [shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server",
-             "-H", "127.0.0.1", "-p", str(moto_port)],
-            stdout=open(moto_log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+            [
+                shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                str(moto_port),
+            ],
+            stdout=open(moto_log, "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
         processes.append(moto)
         wait_http(moto_port, "/", moto, moto_log)
-        storage_url = (f"s3://{S3Service.ACCESS_KEY}:{S3Service.SECRET_KEY}@127.0.0.1:"
-                       f"{moto_port}/load-{uuid.uuid4().hex[:8]}?secure=false")
+        storage_url = (
+            f"s3://{S3Service.ACCESS_KEY}:{S3Service.SECRET_KEY}@127.0.0.1:"
+            f"{moto_port}/load-{uuid.uuid4().hex[:8]}?secure=false"
+        )
         from storage.store import open_store
+
         open_store(storage_url, create_bucket=True)
         print(f"seeding ({uploads} open requests for the uploads) ...", flush=True)
         seeded = seed(db_url, storage_url, clamd.url, uploads)
 
         port = free_port()
-        env = {**os.environ, "PORTAL_ENV": "production", "PORTAL_DATABASE_URL": db_url,
-               "PORTAL_STORAGE_URL": storage_url, "PORTAL_CLAMD_URL": clamd.url,
-               "PORTAL_SECRET_KEY": uuid.uuid4().hex * 2, "PORTAL_SMTP_URL": "",
-               "PORTAL_INSTANCE_PATH": str(workdir / "instance"),
-               "PORTAL_UPLOAD_TMP": str(workdir / "spool")}
+        env = {
+            **os.environ,
+            "PORTAL_ENV": "production",
+            "PORTAL_DATABASE_URL": db_url,
+            "PORTAL_STORAGE_URL": storage_url,
+            "PORTAL_CLAMD_URL": clamd.url,
+            "PORTAL_SECRET_KEY": uuid.uuid4().hex * 2,
+            "PORTAL_SMTP_URL": "",
+            "PORTAL_INSTANCE_PATH": str(workdir / "instance"),
+            "PORTAL_UPLOAD_TMP": str(workdir / "spool"),
+        }
         gunicorn_log = workdir / "gunicorn.log"
         gunicorn = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
-            stdout=open(gunicorn_log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "deploy/gunicorn.conf.py",
+                "--bind",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=open(gunicorn_log, "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
         processes.append(gunicorn)
         wait_http(port, "/healthz", gunicorn, gunicorn_log)
 
@@ -295,7 +365,8 @@ def main() -> None:
                     with session("public") as s:
                         started = time.monotonic()
                         status, _, _ = s.request(
-                            "GET", "/sok?" + urlencode({"q": WORDS[n % len(WORDS)]}))
+                            "GET", "/sok?" + urlencode({"q": WORDS[n % len(WORDS)]})
+                        )
                     ok = status == 200
                 elif kind == "download":
                     pub, doc = seeded["documents"][n % len(seeded["documents"])]
@@ -317,8 +388,9 @@ def main() -> None:
                     ok = status == 303 and "/kvitto/" in headers.get("Location", "")
                     if ok:
                         with lock:
-                            accepted.append((submission_id, hashlib.sha256(
-                                upload_data(size, n)).hexdigest()))
+                            accepted.append(
+                                (submission_id, hashlib.sha256(upload_data(size, n)).hexdigest())
+                            )
                 if not ok:
                     error = f"HTTP {status}"
             except Exception as exc:  # noqa: BLE001 - counted and reported
@@ -332,18 +404,27 @@ def main() -> None:
             _, _, page = s.request("GET", path)
             lock_version = re.search(rb'name="lock_version" value="([^"]*)"', page)
             body, content_type = multipart(
-                {"csrf_token": csrf(page), "action": "submit", text_key: "Svar.",
-                 "lock_version": lock_version.group(1).decode() if lock_version else ""},
-                {file_key: (f"rapport-{n}.txt", upload_data(size, n))})
+                {
+                    "csrf_token": csrf(page),
+                    "action": "submit",
+                    text_key: "Svar.",
+                    "lock_version": lock_version.group(1).decode() if lock_version else "",
+                },
+                {file_key: (f"rapport-{n}.txt", upload_data(size, n))},
+            )
             status, headers, _ = s.request("POST", path, body, {"Content-Type": content_type})
             return status, headers
 
-        print(f"{total} requests over {args.seconds:.0f} s at {args.rate:g}/s "
-              f"with {args.clients} client threads ...", flush=True)
+        print(
+            f"{total} requests over {args.seconds:.0f} s at {args.rate:g}/s "
+            f"with {args.clients} client threads ...",
+            flush=True,
+        )
         start = time.monotonic() + 1
         with ThreadPoolExecutor(args.clients) as pool:
-            futures = [pool.submit(job, kind, start + i / args.rate, i)
-                       for i, kind in enumerate(kinds)]
+            futures = [
+                pool.submit(job, kind, start + i / args.rate, i) for i, kind in enumerate(kinds)
+            ]
             deadline = start + args.seconds + args.drain
             for future in futures:
                 future.result(timeout=max(1, deadline - time.monotonic()))
@@ -357,15 +438,21 @@ def main() -> None:
             errors = sum(1 for k, _, ok, _ in results if k == kind and not ok)
             if not times:
                 continue
-            q = statistics.quantiles(times, n=100, method="inclusive") if len(times) > 1 \
+            q = (
+                statistics.quantiles(times, n=100, method="inclusive")
+                if len(times) > 1
                 else [times[0]] * 99
-            print(f"{kind:<12} {len(times):>5} {q[49]:>8.0f} {q[94]:>8.0f} {q[98]:>8.0f} "
-                  f"{errors:>6}")
+            )
+            print(
+                f"{kind:<12} {len(times):>5} {q[49]:>8.0f} {q[94]:>8.0f} {q[98]:>8.0f} {errors:>6}"
+            )
         errors = [e for _, _, ok, e in results if not ok]
         upload_mb = sum(s for s in (sizes or [])) / MIB  # what was not sent (normally 0)
         print(f"errors: {len(errors)}" + (f" (first: {errors[:3]})" if errors else ""))
-        print(f"uploads accepted: {len(accepted)}, in the store with matching sha256: {found}, "
-              f"lost: {lost}" + (f"; {upload_mb:.0f} MB not sent" if upload_mb else ""))
+        print(
+            f"uploads accepted: {len(accepted)}, in the store with matching sha256: {found}, "
+            f"lost: {lost}" + (f"; {upload_mb:.0f} MB not sent" if upload_mb else "")
+        )
         log = gunicorn_log.read_text(errors="replace")
         if "Traceback" in log:
             print("gunicorn log has a traceback:\n" + log[-3000:])

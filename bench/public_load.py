@@ -78,8 +78,30 @@ WORDS = _WORD_TEXT.split()
 
 def pseudo_words(rng: random.Random, count: int) -> list[str]:
     """Rare invented words (places, names, jargon) so that the index has a long tail."""
-    syllables = ["ka", "ber", "lin", "sto", "vä", "ström", "dal", "gård", "by", "holm", "lund",
-                 "vik", "berg", "sjö", "ås", "torp", "ham", "näs", "fors", "mo", "rud", "sta"]
+    syllables = [
+        "ka",
+        "ber",
+        "lin",
+        "sto",
+        "vä",
+        "ström",
+        "dal",
+        "gård",
+        "by",
+        "holm",
+        "lund",
+        "vik",
+        "berg",
+        "sjö",
+        "ås",
+        "torp",
+        "ham",
+        "näs",
+        "fors",
+        "mo",
+        "rud",
+        "sta",
+    ]
     found: set[str] = set()
     while len(found) < count:
         found.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
@@ -137,35 +159,69 @@ def seed(app, count: int, rng: random.Random) -> dict:
         engine = db.engine
         vocabulary = WORDS + pseudo_words(rng, 3000)
         # Zipf-like weights: a few words are everywhere, most are rare.
-        cumulative = list(itertools.accumulate(1.0 / (rank + 1) ** 0.9
-                                               for rank in range(len(vocabulary))))
+        cumulative = list(
+            itertools.accumulate(1.0 / (rank + 1) ** 0.9 for rank in range(len(vocabulary)))
+        )
         rng.shuffle(vocabulary)
-        committees = [(1, "Vård- och omsorgsnämnden", "VON"), (2, "Socialnämnden", "SN"),
-                      (3, "Tekniska nämnden", "TN"), (4, "Kultur- och fritidsnämnden", "KFN")]
-        area_names = [("Hemtjänst", 1), ("Särskilt boende", 1), ("Korttidsboende", 1),
-                      ("Dagverksamhet", 1), ("Daglig verksamhet LSS", 2), ("Gruppbostad LSS", 2),
-                      ("Personlig assistans", 2), ("Snöröjning", 3), ("Städning", 3),
-                      ("Parkskötsel", 3), ("Simhall", 4), ("Fritidsgårdar", 4)]
+        committees = [
+            (1, "Vård- och omsorgsnämnden", "VON"),
+            (2, "Socialnämnden", "SN"),
+            (3, "Tekniska nämnden", "TN"),
+            (4, "Kultur- och fritidsnämnden", "KFN"),
+        ]
+        area_names = [
+            ("Hemtjänst", 1),
+            ("Särskilt boende", 1),
+            ("Korttidsboende", 1),
+            ("Dagverksamhet", 1),
+            ("Daglig verksamhet LSS", 2),
+            ("Gruppbostad LSS", 2),
+            ("Personlig assistans", 2),
+            ("Snöröjning", 3),
+            ("Städning", 3),
+            ("Parkskötsel", 3),
+            ("Simhall", 4),
+            ("Fritidsgårdar", 4),
+        ]
         areas = [(i + 1, name, committee) for i, (name, committee) in enumerate(area_names)]
         providers, agreements = [], []
         ownerships = ["private"] * 6 + ["in_house"] * 2 + ["municipal_company", "non_profit"]
         for pid in range(1, 401):
             ownership = rng.choice(ownerships)
-            providers.append({"id": pid, "name": f"{rng.choice(vocabulary).capitalize()} "
-                              f"{rng.choice(['Omsorg', 'Service', 'Drift', 'Vård'])} "
-                              f"{'AB' if ownership == 'private' else ''}".strip() + f" {pid}",
-                              "org_number": org_number(pid), "ownership": ownership,
-                              "description": ""})
+            providers.append(
+                {
+                    "id": pid,
+                    "name": f"{rng.choice(vocabulary).capitalize()} "
+                    f"{rng.choice(['Omsorg', 'Service', 'Drift', 'Vård'])} "
+                    f"{'AB' if ownership == 'private' else ''}".strip()
+                    + f" {pid}",
+                    "org_number": org_number(pid),
+                    "ownership": ownership,
+                    "description": "",
+                }
+            )
         by_area: dict[int, list[int]] = {a[0]: [] for a in areas}
         for pid in range(1, 401):
             for area in rng.sample(areas, rng.choice([1, 1, 2])):
                 by_area[area[0]].append(pid)
-                agreements.append({
-                    "id": len(agreements) + 1, "reference": f"AVT-{len(agreements) + 1}",
-                    "provider_id": pid, "committee_id": area[2], "service_area_id": area[0],
-                    "route": rng.choice(["customer_choice", "procurement", "in_house_assignment"]),
-                    "starts_on": date(2022, 1, 1), "ends_on": None, "yearly_value_sek": 1_000_000,
-                    "impact": "low", "responsible_officer": "", "quality_requirements": ""})
+                agreements.append(
+                    {
+                        "id": len(agreements) + 1,
+                        "reference": f"AVT-{len(agreements) + 1}",
+                        "provider_id": pid,
+                        "committee_id": area[2],
+                        "service_area_id": area[0],
+                        "route": rng.choice(
+                            ["customer_choice", "procurement", "in_house_assignment"]
+                        ),
+                        "starts_on": date(2022, 1, 1),
+                        "ends_on": None,
+                        "yearly_value_sek": 1_000_000,
+                        "impact": "low",
+                        "responsible_officer": "",
+                        "quality_requirements": "",
+                    }
+                )
         counters: dict[tuple[int, int], int] = {}
 
         def registration(committee: int, year: int) -> str:
@@ -178,25 +234,44 @@ def seed(app, count: int, rng: random.Random) -> dict:
             for year in range(2022, 2027):
                 for round_ in range(2):
                     rid = len(requests) + 1
-                    requests.append({
-                        "id": rid, "committee_id": area[2],
-                        "registration_number": registration(area[2], year),
-                        "title": f"Kvalitetsredovisning {area[1].lower()} {year}"
-                                 + (" (höst)" if round_ else ""),
-                        "instructions": "", "kind": "transparency_info",
-                        "deadline": date(year, 10 if round_ else 4, 30),
-                        "service_area_id": area[0], "recurs_yearly": False,
-                        "created_at": datetime(year, 3 if not round_ else 9, 1, tzinfo=UTC)})
-                    for position, (label, kind, unit) in enumerate([
+                    requests.append(
+                        {
+                            "id": rid,
+                            "committee_id": area[2],
+                            "registration_number": registration(area[2], year),
+                            "title": f"Kvalitetsredovisning {area[1].lower()} {year}"
+                            + (" (höst)" if round_ else ""),
+                            "instructions": "",
+                            "kind": "transparency_info",
+                            "deadline": date(year, 10 if round_ else 4, 30),
+                            "service_area_id": area[0],
+                            "recurs_yearly": False,
+                            "created_at": datetime(year, 3 if not round_ else 9, 1, tzinfo=UTC),
+                        }
+                    )
+                    for position, (label, kind, unit) in enumerate(
+                        [
                             ("Antal brukare", "number", "personer"),
                             ("Andel med relevant utbildning", "percentage", "%"),
                             ("Ledningssystem finns", "yes_no", ""),
                             ("Senaste egenkontroll", "date", ""),
-                            ("Beskriv arbetet med delaktighet", "text", "")], 1):
-                        fields.append({"id": next(field_id), "request_id": rid,
-                                       "position": position, "label": label, "type": kind,
-                                       "unit": unit, "help_text": "", "required": True,
-                                       "for_publication": True})
+                            ("Beskriv arbetet med delaktighet", "text", ""),
+                        ],
+                        1,
+                    ):
+                        fields.append(
+                            {
+                                "id": next(field_id),
+                                "request_id": rid,
+                                "position": position,
+                                "label": label,
+                                "type": kind,
+                                "unit": unit,
+                                "help_text": "",
+                                "required": True,
+                                "for_publication": True,
+                            }
+                        )
         fields_of = {r["id"]: [f for f in fields if f["request_id"] == r["id"]] for r in requests}
         requests_of = {a[0]: [r for r in requests if r["service_area_id"] == a[0]] for a in areas}
 
@@ -210,74 +285,145 @@ def seed(app, count: int, rng: random.Random) -> dict:
             area = rng.choice(areas)
             provider = rng.choice(by_area[area[0]] or [1])
             roll = rng.random()
-            kind = ("transparency_info" if roll < 0.7 else
-                    "deviation_report" if roll < 0.9 else "action_plan")
+            kind = (
+                "transparency_info"
+                if roll < 0.7
+                else "deviation_report"
+                if roll < 0.9
+                else "action_plan"
+            )
             published_at = start + timedelta(seconds=rng.random() * span)
             request = rng.choice(requests_of[area[0]]) if kind == "transparency_info" else None
             if kind == "transparency_info":
                 keys = [f"f{f['id']}" for f in fields_of[request["id"]]]
-                answers = dict(zip(keys, [str(rng.randint(5, 900)), str(rng.randint(20, 100)),
-                                          rng.choice(["yes", "no"]),
-                                          published_at.date().isoformat(), text(25)],
-                                   strict=True))
+                answers = dict(
+                    zip(
+                        keys,
+                        [
+                            str(rng.randint(5, 900)),
+                            str(rng.randint(20, 100)),
+                            rng.choice(["yes", "no"]),
+                            published_at.date().isoformat(),
+                            text(25),
+                        ],
+                        strict=True,
+                    )
+                )
                 title = f"{request['title']}: {providers[provider - 1]['name']}"
             elif kind == "deviation_report":
-                answers = {"category": rng.choice(["complaint", "error", "deficiency",
-                                                   "deviation"]),
-                           "severity": rng.choice(["low", "medium", "high"]),
-                           "description": text(30), "immediate_measures": text(12)}
+                answers = {
+                    "category": rng.choice(["complaint", "error", "deficiency", "deviation"]),
+                    "severity": rng.choice(["low", "medium", "high"]),
+                    "description": text(30),
+                    "immediate_measures": text(12),
+                }
                 keys = ["category", "severity", "description", "immediate_measures"]
                 title = f"Avvikelse: {text(3)}"
             else:
-                answers = {"measures": [{"description": text(8), "owner": "Enhetschef",
-                                         "due": published_at.date().isoformat(),
-                                         "status": "planned"}]}
+                answers = {
+                    "measures": [
+                        {
+                            "description": text(8),
+                            "owner": "Enhetschef",
+                            "due": published_at.date().isoformat(),
+                            "status": "planned",
+                        }
+                    ]
+                }
                 keys = ["measures"]
                 title = f"Åtgärdsplan: {text(3)}"
             number = registration(area[2], published_at.year)
-            submissions.append({
-                "id": sid, "kind": kind, "state": "approved", "committee_id": area[2],
-                "provider_id": provider, "request_id": request and request["id"],
-                "service_area_id": area[0], "registration_number": number, "title": title,
-                "created_at": published_at - timedelta(days=20),
-                "submitted_at": published_at - timedelta(days=10),
-                "decided_at": published_at - timedelta(days=2), "lock_version": 3})
-            versions.append({"id": sid, "submission_id": sid, "number": 1, "answers": answers,
-                             "note": "", "created_at": published_at - timedelta(days=20),
-                             "submitted_at": published_at - timedelta(days=10)})
+            submissions.append(
+                {
+                    "id": sid,
+                    "kind": kind,
+                    "state": "approved",
+                    "committee_id": area[2],
+                    "provider_id": provider,
+                    "request_id": request and request["id"],
+                    "service_area_id": area[0],
+                    "registration_number": number,
+                    "title": title,
+                    "created_at": published_at - timedelta(days=20),
+                    "submitted_at": published_at - timedelta(days=10),
+                    "decided_at": published_at - timedelta(days=2),
+                    "lock_version": 3,
+                }
+            )
+            versions.append(
+                {
+                    "id": sid,
+                    "submission_id": sid,
+                    "number": 1,
+                    "answers": answers,
+                    "note": "",
+                    "created_at": published_at - timedelta(days=20),
+                    "submitted_at": published_at - timedelta(days=10),
+                }
+            )
             withdrawn = rng.random() < 0.02
             summary = text(18).capitalize() + "."
-            body = [providers[provider - 1]["name"], area[1], committees[area[2] - 1][1], number,
-                    " ".join(str(v) for v in answers.values() if isinstance(v, str)), text(60)]
-            publications.append({
-                "id": sid, "submission_id": sid,
-                "state": "withdrawn" if withdrawn else "published", "title": title[:300],
-                "summary": summary, "answer_keys": keys, "redacted_answers": {},
-                "search_text": "\n".join(body), "published_at": published_at,
-                "updated_at": published_at,
-                "withdrawn_at": published_at + timedelta(days=3) if withdrawn else None,
-                "withdrawn_reason": "Publicerades av misstag." if withdrawn else None})
+            body = [
+                providers[provider - 1]["name"],
+                area[1],
+                committees[area[2] - 1][1],
+                number,
+                " ".join(str(v) for v in answers.values() if isinstance(v, str)),
+                text(60),
+            ]
+            publications.append(
+                {
+                    "id": sid,
+                    "submission_id": sid,
+                    "state": "withdrawn" if withdrawn else "published",
+                    "title": title[:300],
+                    "summary": summary,
+                    "answer_keys": keys,
+                    "redacted_answers": {},
+                    "search_text": "\n".join(body),
+                    "published_at": published_at,
+                    "updated_at": published_at,
+                    "withdrawn_at": published_at + timedelta(days=3) if withdrawn else None,
+                    "withdrawn_reason": "Publicerades av misstag." if withdrawn else None,
+                }
+            )
 
         started = time.monotonic()
         with engine.begin() as conn:
-            for name, rows in (("committee", [{"id": i, "name": n, "code": c}
-                                              for i, n, c in committees]),
-                               ("service_area", [{"id": i, "name": n, "committee_id": c}
-                                                 for i, n, c in areas]),
-                               ("provider", providers), ("agreement", agreements),
-                               ("information_request", requests), ("request_field", fields)):
+            for name, rows in (
+                ("committee", [{"id": i, "name": n, "code": c} for i, n, c in committees]),
+                ("service_area", [{"id": i, "name": n, "committee_id": c} for i, n, c in areas]),
+                ("provider", providers),
+                ("agreement", agreements),
+                ("information_request", requests),
+                ("request_field", fields),
+            ):
                 conn.execute(t[name].insert(), rows)
-            for name, rows in (("submission", submissions), ("submission_version", versions),
-                               ("publication", publications)):
+            for name, rows in (
+                ("submission", submissions),
+                ("submission_version", versions),
+                ("publication", publications),
+            ):
                 for chunk in range(0, len(rows), 5000):
-                    conn.execute(t[name].insert(), rows[chunk:chunk + 5000])
+                    conn.execute(t[name].insert(), rows[chunk : chunk + 5000])
             if conn.dialect.name == "postgresql":
-                for name in ("committee", "service_area", "provider", "agreement",
-                             "information_request", "request_field", "submission",
-                             "submission_version", "publication"):
-                    conn.execute(sa.text(
-                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                        f"(SELECT max(id) FROM \"{name}\"))"))
+                for name in (
+                    "committee",
+                    "service_area",
+                    "provider",
+                    "agreement",
+                    "information_request",
+                    "request_field",
+                    "submission",
+                    "submission_version",
+                    "publication",
+                ):
+                    conn.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                            f'(SELECT max(id) FROM "{name}"))'
+                        )
+                    )
         # As after a night's autovacuum: statistics, and the visibility map that lets
         # counts use index-only scans.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -285,10 +431,17 @@ def seed(app, count: int, rng: random.Random) -> dict:
         seconds = time.monotonic() - started
         engine.dispose()
     live = [p["id"] for p in publications if p["state"] == "published"]
-    return {"seconds": round(seconds, 1), "publications": len(publications),
-            "published": len(live), "live_ids": live, "areas": [a[0] for a in areas],
-            "committees": [c[0] for c in committees], "providers": list(range(1, 401)),
-            "words": WORDS, "rare": vocabulary[-500:]}
+    return {
+        "seconds": round(seconds, 1),
+        "publications": len(publications),
+        "published": len(live),
+        "live_ids": live,
+        "areas": [a[0] for a in areas],
+        "committees": [c[0] for c in committees],
+        "providers": list(range(1, 401)),
+        "words": WORDS,
+        "rare": vocabulary[-500:],
+    }
 
 
 # --- URL lists -------------------------------------------------------------------------
@@ -302,10 +455,13 @@ def search_paths(rng: random.Random, data: dict, n: int) -> list[str]:
             words = [rng.choice(data["rare"])]
         args = {"q": " ".join(words)}
         if rng.random() < 0.33:
-            name, value = rng.choice([("service_area", rng.choice(data["areas"])),
-                                      ("kind", rng.choice(["transparency_info",
-                                                           "deviation_report"])),
-                                      ("year", rng.choice([2023, 2024, 2025, 2026]))])
+            name, value = rng.choice(
+                [
+                    ("service_area", rng.choice(data["areas"])),
+                    ("kind", rng.choice(["transparency_info", "deviation_report"])),
+                    ("year", rng.choice([2023, 2024, 2025, 2026])),
+                ]
+            )
             args[name] = value
         if rng.random() < 0.2:
             args["page"] = rng.randint(2, 4)
@@ -319,12 +475,13 @@ def browse_paths(rng: random.Random, data: dict, n: int) -> list[str]:
         roll = rng.random()
         if roll < 0.5:
             args = {}
-            for name, values in (("service_area", data["areas"]),
-                                 ("committee", data["committees"]),
-                                 ("ownership", ["private", "in_house", "non_profit"]),
-                                 ("kind", ["transparency_info", "deviation_report",
-                                           "action_plan"]),
-                                 ("year", [2022, 2023, 2024, 2025, 2026])):
+            for name, values in (
+                ("service_area", data["areas"]),
+                ("committee", data["committees"]),
+                ("ownership", ["private", "in_house", "non_profit"]),
+                ("kind", ["transparency_info", "deviation_report", "action_plan"]),
+                ("year", [2022, 2023, 2024, 2025, 2026]),
+            ):
                 if rng.random() < 0.25:
                     args[name] = rng.choice(values)
             if rng.random() < 0.4:
@@ -430,13 +587,16 @@ def service_times(app, scenarios: dict[str, list[str]], count: int) -> dict:
                 statements.append(sql["statements"])
                 if response.status_code != 200:
                     raise RuntimeError(f"{path}: {response.status_code}")
-            results[name] = {"requests": len(times), "p50_ms": percentile(times, 0.5),
-                             "p95_ms": percentile(times, 0.95),
-                             "p99_ms": percentile(times, 0.99),
-                             "cpu_p50_ms": percentile(cpu, 0.5),
-                             "sql_p50_ms": percentile(waits, 0.5),
-                             "statements_mean": round(sum(statements) / len(statements), 1),
-                             "load_after": load_average()}
+            results[name] = {
+                "requests": len(times),
+                "p50_ms": percentile(times, 0.5),
+                "p95_ms": percentile(times, 0.95),
+                "p99_ms": percentile(times, 0.99),
+                "cpu_p50_ms": percentile(cpu, 0.5),
+                "sql_p50_ms": percentile(waits, 0.5),
+                "statements_mean": round(sum(statements) / len(statements), 1),
+                "load_after": load_average(),
+            }
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
         sa.event.remove(engine, "after_cursor_execute", after)
@@ -455,33 +615,67 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def run_wrk(base: str, paths: list[str], *, duration: int, connections: int, workdir: Path,
-            name: str) -> dict:
+def run_wrk(
+    base: str, paths: list[str], *, duration: int, connections: int, workdir: Path, name: str
+) -> dict:
     paths_file = workdir / f"{name}.paths"
     paths_file.write_text("\n".join(paths) + "\n")
     script = workdir / "rotate.lua"
     script.write_text(WRK_SCRIPT)
     env = {**os.environ, "INSYN_PATHS": str(paths_file), "INSYN_SEED": "7"}
     result = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s",
-         str(script), base],
-        capture_output=True, text=True, env=env, timeout=duration + 60, check=True)
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(script),
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=duration + 60,
+        check=True,
+    )
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
     figures = json.loads(line.removeprefix("RESULT "))
     figures["rps"] = round(figures["requests"] / (figures["duration_us"] / 1e6), 1)
     return figures
 
 
-def start_gunicorn(database_url: str, port: int, workers: int, threads: int,
-                   instance: Path) -> subprocess.Popen:
-    env = {**os.environ, "PORTAL_DATABASE_URL": database_url,
-           "PORTAL_INSTANCE_PATH": str(instance), "PORTAL_STORAGE_URL": f"file://{instance}/f",
-           "PORTAL_SECRET_KEY": "bench-only", "PORTAL_ENV": "development"}
+def start_gunicorn(
+    database_url: str, port: int, workers: int, threads: int, instance: Path
+) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": database_url,
+        "PORTAL_INSTANCE_PATH": str(instance),
+        "PORTAL_STORAGE_URL": f"file://{instance}/f",
+        "PORTAL_SECRET_KEY": "bench-only",
+        "PORTAL_ENV": "development",
+    }
     return subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(workers),
-         "--threads", str(threads), "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning", "portal:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "portal:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 NGINX_CONF = """
@@ -512,8 +706,11 @@ def start_nginx(page: bytes, port: int, workers: int, workdir: Path) -> subproce
     (workdir / "www" / "page.html").write_bytes(page)
     conf = workdir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(workers=workers, dir=workdir, port=port))
-    return subprocess.Popen(["nginx", "-p", str(workdir), "-c", str(conf)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        ["nginx", "-p", str(workdir), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -532,33 +729,53 @@ def stop(process: subprocess.Popen) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--publications", type=int, default=100_000)
-    parser.add_argument("--database-url", help="an empty database to use (default: a new "
-                        "one on the local PostgreSQL server, dropped afterwards)")
+    parser.add_argument(
+        "--database-url",
+        help="an empty database to use (default: a new "
+        "one on the local PostgreSQL server, dropped afterwards)",
+    )
     parser.add_argument("--sqlite", action="store_true", help="seed a SQLite file instead")
-    parser.add_argument("--reuse", action="store_true",
-                        help="--database-url is already seeded by an earlier --keep run")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="--database-url is already seeded by an earlier --keep run",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--duration", type=int, default=15, help="seconds per scenario")
-    parser.add_argument("--scenarios", default="search,browse,api",
-                        help="comma-separated: search, browse, api")
+    parser.add_argument(
+        "--scenarios", default="search,browse,api", help="comma-separated: search, browse, api"
+    )
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per gunicorn worker (more than 1: gthread workers)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (more than 1: gthread workers)",
+    )
     parser.add_argument("--paths", type=int, default=3000, help="distinct URLs per scenario")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--service-requests", type=int, default=300,
-                        help="requests per scenario timed one at a time in-process")
+    parser.add_argument(
+        "--service-requests",
+        type=int,
+        default=300,
+        help="requests per scenario timed one at a time in-process",
+    )
     args = parser.parse_args(argv)
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is not installed (apt-get install -y wrk nginx)")
 
     rng = random.Random(args.seed)
-    report: dict = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "cpus": os.cpu_count(), "workers": args.workers, "threads": args.threads,
-                    "connections": args.connections, "duration_s": args.duration,
-                    "load_start": load_average()}
+    report: dict = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "workers": args.workers,
+        "threads": args.threads,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "load_start": load_average(),
+    }
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="insyn-bench-")))
         if args.sqlite:
@@ -575,9 +792,13 @@ def main(argv: list[str] | None = None) -> dict:
 
         from portal import create_app
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
-                          "STORAGE_URL": f"file://{workdir / 'files'}",
-                          "UPLOAD_TMP": str(workdir / "upload-tmp")})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": database_url,
+                "STORAGE_URL": f"file://{workdir / 'files'}",
+                "UPLOAD_TMP": str(workdir / "upload-tmp"),
+            }
+        )
         if args.reuse:
             data = reuse(app)
         else:
@@ -588,19 +809,27 @@ def main(argv: list[str] | None = None) -> dict:
         report["seed_seconds"] = data.get("seconds")
 
         app_port, static_port = free_port(), free_port()
-        gunicorn = start_gunicorn(database_url, app_port, args.workers, args.threads,
-                                  workdir / "instance")
+        gunicorn = start_gunicorn(
+            database_url, app_port, args.workers, args.threads, workdir / "instance"
+        )
         stack.callback(stop, gunicorn)
         base = f"http://127.0.0.1:{app_port}"
         wait_http(base + "/om")
 
         makers = {"search": search_paths, "browse": browse_paths, "api": api_paths}
-        scenarios = {name: makers[name](rng, data, args.paths)
-                     for name in args.scenarios.split(",")}
+        scenarios = {
+            name: makers[name](rng, data, args.paths) for name in args.scenarios.split(",")
+        }
         # Warm each worker's connection pool and the database's caches, briefly.
         for name, paths in scenarios.items():
-            run_wrk(base, paths[:200], duration=2, connections=args.connections,
-                    workdir=workdir, name=f"warm-{name}")
+            run_wrk(
+                base,
+                paths[:200],
+                duration=2,
+                connections=args.connections,
+                workdir=workdir,
+                name=f"warm-{name}",
+            )
 
         sample = "/sok?" + urlencode({"q": "hemtjänst"})
         with urllib.request.urlopen(base + sample, timeout=30) as response:
@@ -609,8 +838,14 @@ def main(argv: list[str] | None = None) -> dict:
 
         results = {}
         for name, paths in scenarios.items():
-            results[name] = run_wrk(base, paths, duration=args.duration,
-                                    connections=args.connections, workdir=workdir, name=name)
+            results[name] = run_wrk(
+                base,
+                paths,
+                duration=args.duration,
+                connections=args.connections,
+                workdir=workdir,
+                name=name,
+            )
             results[name]["load_after"] = load_average()
             print(name, results[name], flush=True)
         stop(gunicorn)
@@ -618,14 +853,20 @@ def main(argv: list[str] | None = None) -> dict:
         nginx = start_nginx(page, static_port, args.workers, workdir)
         stack.callback(stop, nginx)
         wait_http(f"http://127.0.0.1:{static_port}/")
-        results["static"] = run_wrk(f"http://127.0.0.1:{static_port}", [sample],
-                                    duration=args.duration, connections=args.connections,
-                                    workdir=workdir, name="static")
+        results["static"] = run_wrk(
+            f"http://127.0.0.1:{static_port}",
+            [sample],
+            duration=args.duration,
+            connections=args.connections,
+            workdir=workdir,
+            name="static",
+        )
         results["static"]["load_after"] = load_average()
         print("static", results["static"], flush=True)
         for name in scenarios:
-            results[name]["ratio_to_static"] = round(results[name]["rps"]
-                                                     / results["static"]["rps"], 3)
+            results[name]["ratio_to_static"] = round(
+                results[name]["rps"] / results["static"]["rps"], 3
+            )
         report["results"] = results
         print("timing requests one at a time in-process ...", flush=True)
         report["service"] = service_times(app, scenarios, args.service_requests)
@@ -644,38 +885,50 @@ def reuse(app) -> dict:
     from portal.models import Committee, Provider, Publication, PublicationState, ServiceArea
 
     with app.app_context():
-        live = db.session.scalars(sa.select(Publication.id).where(
-            Publication.state == PublicationState.PUBLISHED)).all()
-        data = {"publications": db.session.scalar(sa.select(sa.func.count(Publication.id))),
-                "live_ids": list(live),
-                "areas": db.session.scalars(sa.select(ServiceArea.id)).all(),
-                "committees": db.session.scalars(sa.select(Committee.id)).all(),
-                "providers": db.session.scalars(sa.select(Provider.id)).all(),
-                "words": WORDS, "rare": pseudo_words(random.Random(1), 3000)[:500]}
+        live = db.session.scalars(
+            sa.select(Publication.id).where(Publication.state == PublicationState.PUBLISHED)
+        ).all()
+        data = {
+            "publications": db.session.scalar(sa.select(sa.func.count(Publication.id))),
+            "live_ids": list(live),
+            "areas": db.session.scalars(sa.select(ServiceArea.id)).all(),
+            "committees": db.session.scalars(sa.select(Committee.id)).all(),
+            "providers": db.session.scalars(sa.select(Provider.id)).all(),
+            "words": WORDS,
+            "rare": pseudo_words(random.Random(1), 3000)[:500],
+        }
         db.engine.dispose()
     return data
 
 
 def print_table(report: dict) -> None:
-    print(f"\n{report['publications']} publications, {report['database']}, "
-          f"{report['workers']} gunicorn workers × {report['threads']} threads, "
-          f"{report['connections']} connections, "
-          f"{report['duration_s']} s per scenario, {report['cpus']} CPUs, "
-          f"load average at the start {report.get('load_start', '?')}")
+    print(
+        f"\n{report['publications']} publications, {report['database']}, "
+        f"{report['workers']} gunicorn workers × {report['threads']} threads, "
+        f"{report['connections']} connections, "
+        f"{report['duration_s']} s per scenario, {report['cpus']} CPUs, "
+        f"load average at the start {report.get('load_start', '?')}"
+    )
     print("| scenario | requests/s | p50 | p95 | p99 | errors | ratio to static | load after |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, r in report["results"].items():
-        print(f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
-              f"{r['p99_ms']:.1f} ms | {r['socket_errors'] + r['non_2xx_3xx']} | "
-              f"{r.get('ratio_to_static', 1.0):.3f} | {r['load_after']} |")
+        print(
+            f"| {name} | {r['rps']:.0f} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+            f"{r['p99_ms']:.1f} ms | {r['socket_errors'] + r['non_2xx_3xx']} | "
+            f"{r.get('ratio_to_static', 1.0):.3f} | {r['load_after']} |"
+        )
     print("\nOne request at a time, in-process (no HTTP, no queueing):")
-    print("| scenario | requests | p50 | p95 | p99 | app CPU p50 | SQL wait p50 "
-          "| statements | load after |")
+    print(
+        "| scenario | requests | p50 | p95 | p99 | app CPU p50 | SQL wait p50 "
+        "| statements | load after |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, r in report.get("service", {}).items():
-        print(f"| {name} | {r['requests']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
-              f"{r['p99_ms']:.1f} ms | {r['cpu_p50_ms']:.1f} ms | {r['sql_p50_ms']:.1f} ms | "
-              f"{r['statements_mean']:.1f} | {r['load_after']} |")
+        print(
+            f"| {name} | {r['requests']} | {r['p50_ms']:.1f} ms | {r['p95_ms']:.1f} ms | "
+            f"{r['p99_ms']:.1f} ms | {r['cpu_p50_ms']:.1f} ms | {r['sql_p50_ms']:.1f} ms | "
+            f"{r['statements_mean']:.1f} | {r['load_after']} |"
+        )
 
 
 if __name__ == "__main__":

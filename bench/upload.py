@@ -44,8 +44,7 @@ from tests.fixtures_services import ClamdService, S3Service, free_port  # noqa: 
 
 MIB = 1024 * 1024
 BOUNDARY = "insyn-bench-boundary"
-PNG_HEAD = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
-                         "53de")
+PNG_HEAD = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de")
 
 
 def make_file(path: Path, size: int) -> None:
@@ -62,23 +61,43 @@ def start_moto(workdir: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = open(workdir / "moto.log", "wb")  # noqa: SIM115 - lives as long as the process
     moto = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
-    process = subprocess.Popen([moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [moto, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     wait_http(port, "/", process, workdir / "moto.log")
-    url = (f"s3://{S3Service.ACCESS_KEY}:{S3Service.SECRET_KEY}@127.0.0.1:{port}/"
-           f"bench-{uuid.uuid4().hex[:8]}?secure=false")
+    url = (
+        f"s3://{S3Service.ACCESS_KEY}:{S3Service.SECRET_KEY}@127.0.0.1:{port}/"
+        f"bench-{uuid.uuid4().hex[:8]}?secure=false"
+    )
     return process, url
 
 
 def start_gunicorn(workdir: Path, config: dict) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    env = {**os.environ, "INSYN_BENCH_CONFIG": json.dumps(config),
-           "PORTAL_INSTANCE_PATH": str(workdir / "instance")}
+    env = {
+        **os.environ,
+        "INSYN_BENCH_CONFIG": json.dumps(config),
+        "PORTAL_INSTANCE_PATH": str(workdir / "instance"),
+    }
     log = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "900", "bench.upload_app:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "900",
+            "bench.upload_app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     wait_http(port, "/healthz", process, workdir / "gunicorn.log")
     return process, port
 
@@ -100,14 +119,15 @@ def wait_http(port: int, path: str, process: subprocess.Popen, log: Path) -> Non
 
 def app_rss(port: int, *, reset: bool = False) -> float:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("POST" if reset else "GET",
-                       "/_bench/rss/reset" if reset else "/_bench/rss")
+    connection.request("POST" if reset else "GET", "/_bench/rss/reset" if reset else "/_bench/rss")
     return json.loads(connection.getresponse().read())["max_rss_kib"] / 1024
 
 
 def upload_through_app(port: int, path: Path) -> tuple[float, dict]:
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            'filename="bench.png"\r\nContent-Type: image/png\r\n\r\n').encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        'filename="bench.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     length = len(head) + path.stat().st_size + len(tail)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
@@ -167,12 +187,18 @@ def main() -> None:
             moto, s3_url = start_moto(workdir)
             processes.append(moto)
         open_store(s3_url, create_bucket=True)
-        gunicorn, port = start_gunicorn(workdir, {
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite'}",
-            "STORAGE_URL": s3_url, "CLAMD_URL": clamd.url, "CLAMD_TIMEOUT": 600,
-            "UPLOAD_TMP": str(workdir / "spool"), "MAX_UPLOAD_BYTES": size + MIB,
-            "SMTP_URL": "",
-        })
+        gunicorn, port = start_gunicorn(
+            workdir,
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite'}",
+                "STORAGE_URL": s3_url,
+                "CLAMD_URL": clamd.url,
+                "CLAMD_TIMEOUT": 600,
+                "UPLOAD_TMP": str(workdir / "spool"),
+                "MAX_UPLOAD_BYTES": size + MIB,
+                "SMTP_URL": "",
+            },
+        )
         processes.append(gunicorn)
         client, bucket = direct_client(s3_url)
 
@@ -213,17 +239,27 @@ def main() -> None:
         direct_down = time.perf_counter() - started
 
         mib = args.size_mib
-        print(f"\n{'':10} {'app (s)':>8} {'direct (s)':>11} {'ratio':>6} {'app MiB/s':>10} "
-              f"{'app peak RSS':>13}")
-        print(f"{'upload':10} {app_up:8.1f} {direct_up:11.1f} {direct_up / app_up:6.2f} "
-              f"{mib / app_up:10.0f} {up_rss:10.0f} MiB")
-        print(f"{'download':10} {app_down:8.1f} {direct_down:11.1f} {direct_down / app_down:6.2f} "
-              f"{mib / app_down:10.0f} {down_rss:10.0f} MiB")
-        print(f"\nclamd INSTREAM of the file alone: {scan_alone:.1f} s (the floor of the app's "
-              "upload is receiving + max(scan, put) + the move to clean/)")
-        print(f"worker RSS: {idle_rss:.0f} MiB before the upload, start-up peak "
-              f"{startup_rss:.0f} MiB; S3: "
-              f"{'given' if args.s3_url else 'moto_server'}; scan included in the upload")
+        print(
+            f"\n{'':10} {'app (s)':>8} {'direct (s)':>11} {'ratio':>6} {'app MiB/s':>10} "
+            f"{'app peak RSS':>13}"
+        )
+        print(
+            f"{'upload':10} {app_up:8.1f} {direct_up:11.1f} {direct_up / app_up:6.2f} "
+            f"{mib / app_up:10.0f} {up_rss:10.0f} MiB"
+        )
+        print(
+            f"{'download':10} {app_down:8.1f} {direct_down:11.1f} {direct_down / app_down:6.2f} "
+            f"{mib / app_down:10.0f} {down_rss:10.0f} MiB"
+        )
+        print(
+            f"\nclamd INSTREAM of the file alone: {scan_alone:.1f} s (the floor of the app's "
+            "upload is receiving + max(scan, put) + the move to clean/)"
+        )
+        print(
+            f"worker RSS: {idle_rss:.0f} MiB before the upload, start-up peak "
+            f"{startup_rss:.0f} MiB; S3: "
+            f"{'given' if args.s3_url else 'moto_server'}; scan included in the upload"
+        )
         print("targets: upload ratio >= 0.6, download ratio >= 0.8, peak RSS < 150 MiB")
     finally:
         for process in processes:

@@ -136,8 +136,11 @@ def storage_rescan(include_not_scanned):
 
 
 @storage_cli.command("reconcile")
-@click.option("--delete", is_flag=True,
-              help="Delete unreferenced objects and abort unfinished uploads older than a day.")
+@click.option(
+    "--delete",
+    is_flag=True,
+    help="Delete unreferenced objects and abort unfinished uploads older than a day.",
+)
 def storage_reconcile(delete):
     """List objects with no row, rows with no object and unfinished uploads."""
     from storage.uploads import reconcile
@@ -149,8 +152,10 @@ def storage_reconcile(delete):
         f"unfinished uploads: {len(report.incomplete_uploads)}"
     )
     for key, begun in report.incomplete_uploads:
-        click.echo(f"  unfinished upload of {key} begun {begun:%Y-%m-%d %H:%M} UTC"
-                   + (" (aborted)" if key in report.aborted_uploads else ""))
+        click.echo(
+            f"  unfinished upload of {key} begun {begun:%Y-%m-%d %H:%M} UTC"
+            + (" (aborted)" if key in report.aborted_uploads else "")
+        )
     for key in report.orphan_objects:
         click.echo(f"  orphan {key}" + (" (deleted)" if key in report.deleted else ""))
     for attachment_id, key in report.missing_objects:
@@ -163,8 +168,12 @@ requests_cli = AppGroup("requests", help="Information requests.")
 
 
 @requests_cli.command("schedule")
-@click.option("--today", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Act as if today were this date (YYYY-MM-DD).")
+@click.option(
+    "--today",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Act as if today were this date (YYYY-MM-DD).",
+)
 @click.option("--dry-run", is_flag=True, help="Only show what would be issued.")
 def requests_schedule(on, dry_run):
     """Issue the next occurrence of recurring requests that are due (safe from cron)."""

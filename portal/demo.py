@@ -527,16 +527,33 @@ def _provider_portal_scenario(committees, areas, providers, reviewer) -> None:
         "bemanningsplan för sommaren.",
         deadline=today() + timedelta(days=10),
         fields=[
-            RequestField(position=1, label="Andel timmar utförda av ordinarie personal",
-                         type=FieldType.PERCENTAGE, unit="%"),
-            RequestField(position=2, label="Antal vikarier som arbetade under perioden",
-                         type=FieldType.NUMBER, unit="personer"),
-            RequestField(position=3, label="Träffade alla brukare sin kontaktperson minst "
-                         "en gång i veckan?", type=FieldType.YES_NO),
-            RequestField(position=4, label="Beskriv hur sommarvikarierna introducerades",
-                         type=FieldType.TEXT),
-            RequestField(position=5, label="Bemanningsplan för sommaren", type=FieldType.FILE,
-                         required=False, for_publication=False),
+            RequestField(
+                position=1,
+                label="Andel timmar utförda av ordinarie personal",
+                type=FieldType.PERCENTAGE,
+                unit="%",
+            ),
+            RequestField(
+                position=2,
+                label="Antal vikarier som arbetade under perioden",
+                type=FieldType.NUMBER,
+                unit="personer",
+            ),
+            RequestField(
+                position=3,
+                label="Träffade alla brukare sin kontaktperson minst en gång i veckan?",
+                type=FieldType.YES_NO,
+            ),
+            RequestField(
+                position=4, label="Beskriv hur sommarvikarierna introducerades", type=FieldType.TEXT
+            ),
+            RequestField(
+                position=5,
+                label="Bemanningsplan för sommaren",
+                type=FieldType.FILE,
+                required=False,
+                for_publication=False,
+            ),
         ],
     )
     workflow.issue_request(summer, [providers["556677-8899"]], reviewer)

@@ -49,8 +49,9 @@ def send_queued_after_request() -> None:
     ids = [m.id for m in mails if sa.inspect(m).persistent and m.id is not None]
     if ids:
         deliver(OutboundMail.id.in_(ids))
-    later = [m.id for m in g.pop("background_mails", [])
-             if sa.inspect(m).persistent and m.id is not None]
+    later = [
+        m.id for m in g.pop("background_mails", []) if sa.inspect(m).persistent and m.id is not None
+    ]
     if later:
         app = current_app._get_current_object()
 

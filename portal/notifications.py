@@ -114,37 +114,57 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
     link = absolute_url("provider.submission", submission_id=submission.id)
     recipients = provider_recipients(submission.provider_id)
     reference = submission.registration_number or submission.title
-    context = dict(submission=submission, link=link, comment=comment,
-                   signature=_signature(submission))
+    context = dict(
+        submission=submission, link=link, comment=comment, signature=_signature(submission)
+    )
     if name in ("submit", "resubmit", "report_progress"):
         version = submission.submitted_versions[-1]
         if actor is None or not actor.role.is_provider:
             return []
-        return [mail.queue(
-            actor.email,
-            f"Kvitto: {submission.registration_number} har tagits emot",
-            "receipt",
-            version=version,
-            submitted=local(version.submitted_at).strftime("%Y-%m-%d kl. %H:%M"),
-            what={"submit": "svaret", "resubmit": "kompletteringen",
-                  "report_progress": "lägesrapporten"}[name],
-            receipt_link=absolute_url(
-                "provider.receipt", submission_id=submission.id, number=version.number
-            ),
-            **context,
-        )]
+        return [
+            mail.queue(
+                actor.email,
+                f"Kvitto: {submission.registration_number} har tagits emot",
+                "receipt",
+                version=version,
+                submitted=local(version.submitted_at).strftime("%Y-%m-%d kl. %H:%M"),
+                what={
+                    "submit": "svaret",
+                    "resubmit": "kompletteringen",
+                    "report_progress": "lägesrapporten",
+                }[name],
+                receipt_link=absolute_url(
+                    "provider.receipt", submission_id=submission.id, number=version.number
+                ),
+                **context,
+            )
+        ]
     if name == "ask_clarification":
-        return _queue_all(recipients, f"Komplettering begärd: {reference}",
-                          "clarification_requested", **context)
+        return _queue_all(
+            recipients, f"Komplettering begärd: {reference}", "clarification_requested", **context
+        )
     if name in DECISION_WORDS:
-        return _queue_all(recipients, f"Ärende {reference} är {DECISION_SUBJECTS[name]}",
-                          "decision", decision=DECISION_WORDS[name], **context)
+        return _queue_all(
+            recipients,
+            f"Ärende {reference} är {DECISION_SUBJECTS[name]}",
+            "decision",
+            decision=DECISION_WORDS[name],
+            **context,
+        )
     if name == "extend_deadline":
-        return _queue_all(recipients, f"Ny svarsdag {submission.deadline.isoformat()}: "
-                          f"{submission.title}", "deadline_extended", **context)
+        return _queue_all(
+            recipients,
+            f"Ny svarsdag {submission.deadline.isoformat()}: {submission.title}",
+            "deadline_extended",
+            **context,
+        )
     if name == "request_action_plan":
-        return _queue_all(recipients, f"Åtgärdsplan begärd av {submission.committee.name}",
-                          "action_plan_requested", **context)
+        return _queue_all(
+            recipients,
+            f"Åtgärdsplan begärd av {submission.committee.name}",
+            "action_plan_requested",
+            **context,
+        )
     return []
 
 
@@ -170,8 +190,7 @@ def attachment_infected(attachment: Attachment, signature: str) -> list[Outbound
     reference = submission and (submission.registration_number or submission.title)
     return _queue_all(
         recipients,
-        f"En fil i {reference} är borttagen: virus" if reference
-        else "En fil är borttagen: virus",
+        f"En fil i {reference} är borttagen: virus" if reference else "En fil är borttagen: virus",
         "attachment_infected",
         attachment=attachment,
         submission=submission,
@@ -247,8 +266,9 @@ def send_reminders(day: date | None = None, *, dry_run: bool = False) -> Reminde
         try:
             # Flushed first: a run at the same moment that recorded it first makes this
             # insert fail here, not later in a query's autoflush while the mails are queued.
-            db.session.add(ReminderSent(submission_id=submission.id, kind=kind,
-                                        deadline=submission.deadline))
+            db.session.add(
+                ReminderSent(submission_id=submission.id, kind=kind, deadline=submission.deadline)
+            )
             db.session.flush()
             mails = _queue_reminder(submission, kind, day)
             db.session.commit()
@@ -261,13 +281,16 @@ def send_reminders(day: date | None = None, *, dry_run: bool = False) -> Reminde
 
 
 def _already_sent(submission: Submission, kind: str) -> bool:
-    return db.session.scalar(
-        sa.select(ReminderSent.id).where(
-            ReminderSent.submission_id == submission.id,
-            ReminderSent.kind == kind,
-            ReminderSent.deadline == submission.deadline,
+    return (
+        db.session.scalar(
+            sa.select(ReminderSent.id).where(
+                ReminderSent.submission_id == submission.id,
+                ReminderSent.kind == kind,
+                ReminderSent.deadline == submission.deadline,
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def _queue_reminder(submission: Submission, kind: str, day: date) -> list[OutboundMail]:
@@ -289,8 +312,11 @@ def _queue_reminder(submission: Submission, kind: str, day: date) -> list[Outbou
             staff_link=absolute_url("admin.start"),
             **context,
         )
-    when = "i morgon" if context["days_left"] == 1 else (
-        "i dag" if context["days_left"] == 0 else f"om {context['days_left']} dagar")
+    when = (
+        "i morgon"
+        if context["days_left"] == 1
+        else ("i dag" if context["days_left"] == 0 else f"om {context['days_left']} dagar")
+    )
     return _queue_all(
         recipients,
         f"Påminnelse: svara senast {submission.deadline.isoformat()} – {submission.title}",

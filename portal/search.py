@@ -84,16 +84,27 @@ def publication_or_404(ident: int) -> Publication:
     if not 1 <= ident <= MAX_ID:
         abort(404)
     joined = sa.orm.joinedload
-    found = db.session.scalars(
-        sa.select(Publication).where(Publication.id == ident).options(
-            sa.orm.defer(Publication.search_text),
-            joined(Publication.submission).options(
-                joined(Submission.provider), joined(Submission.committee),
-                joined(Submission.service_area), joined(Submission.versions),
-                joined(Submission.request).joinedload(InformationRequest.fields)),
-            joined(Publication.documents).options(
-                joined(PublishedDocument.attachment), joined(PublishedDocument.redacted)),
-        )).unique().one_or_none()
+    found = (
+        db.session.scalars(
+            sa.select(Publication)
+            .where(Publication.id == ident)
+            .options(
+                sa.orm.defer(Publication.search_text),
+                joined(Publication.submission).options(
+                    joined(Submission.provider),
+                    joined(Submission.committee),
+                    joined(Submission.service_area),
+                    joined(Submission.versions),
+                    joined(Submission.request).joinedload(InformationRequest.fields),
+                ),
+                joined(Publication.documents).options(
+                    joined(PublishedDocument.attachment), joined(PublishedDocument.redacted)
+                ),
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
     if found is None:
         abort(404)
     return found
@@ -149,8 +160,9 @@ def parse_int(args: Mapping[str, str], name: str, *, low: int = 1, high: int = 2
     if not raw:
         return None
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidFilter(name, _l("Värdet ska vara ett heltal från %(low)s till %(high)s.",
-                                     low=low, high=high))
+        raise InvalidFilter(
+            name, _l("Värdet ska vara ett heltal från %(low)s till %(high)s.", low=low, high=high)
+        )
     return int(raw)
 
 
@@ -162,8 +174,9 @@ def parse_choice(args: Mapping[str, str], name: str, enum_cls):
         return enum_cls(raw)
     except ValueError:
         allowed = ", ".join(m.value for m in enum_cls)
-        raise InvalidFilter(name, _l("Okänt värde. Tillåtna värden: %(allowed)s.",
-                                     allowed=allowed)) from None
+        raise InvalidFilter(
+            name, _l("Okänt värde. Tillåtna värden: %(allowed)s.", allowed=allowed)
+        ) from None
 
 
 def parse_filters(args: Mapping[str, str]) -> Filters:
@@ -187,8 +200,9 @@ def parse_filters(args: Mapping[str, str]) -> Filters:
 def parse_sort(args: Mapping[str, str], filters: Filters) -> str:
     raw = (args.get("sort") or "").strip()
     if raw and raw not in SORTS:
-        raise InvalidFilter("sort", _l("Okänd sortering. Tillåtna värden: %(allowed)s.",
-                                       allowed=", ".join(SORTS)))
+        raise InvalidFilter(
+            "sort", _l("Okänd sortering. Tillåtna värden: %(allowed)s.", allowed=", ".join(SORTS))
+        )
     if not raw or (raw == "relevance" and not filters.q):
         return "relevance" if filters.q else "newest"
     return raw
@@ -212,8 +226,25 @@ def _dialect() -> str:
 _TOKEN = re.compile(r'-?"[^"]*"?|\S+')
 _WORD = re.compile(r"\w+")
 # Common Swedish inflection endings, longest first: "avvikelserna" is searched as "avvikelse*".
-_ENDINGS = ("ernas", "arnas", "ornas", "erna", "arna", "orna", "ens", "ets", "are", "ade",
-            "na", "en", "et", "er", "ar", "or", "s")
+_ENDINGS = (
+    "ernas",
+    "arnas",
+    "ornas",
+    "erna",
+    "arna",
+    "orna",
+    "ens",
+    "ets",
+    "are",
+    "ade",
+    "na",
+    "en",
+    "et",
+    "er",
+    "ar",
+    "or",
+    "s",
+)
 _MIN_STEM = 4
 
 
@@ -279,8 +310,9 @@ def fts5_query(text: str) -> str:
     groups, negative = _parse(text)
     if not groups:
         return ""
-    parts = [term(g[0]) if len(g) == 1 else "(" + " OR ".join(term(t) for t in g) + ")"
-             for g in groups]
+    parts = [
+        term(g[0]) if len(g) == 1 else "(" + " OR ".join(term(t) for t in g) + ")" for g in groups
+    ]
     expression = " AND ".join(parts)
     for t in negative:
         expression = f"({expression}) NOT {term(t)}"
@@ -333,15 +365,18 @@ def _text_match(q: str) -> _Text:
         if not expression:
             return _Text(impossible=True)
         query = _pg_tsquery(expression)
-        return _Text(condition=_PG_VECTOR.op("@@")(query),
-                     rank=-sa.func.ts_rank_cd(_PG_VECTOR, query))
+        return _Text(
+            condition=_PG_VECTOR.op("@@")(query), rank=-sa.func.ts_rank_cd(_PG_VECTOR, query)
+        )
     expression = fts5_query(q)
     if not expression:
         return _Text(impossible=True)
     fts = sa.table("publication_fts", sa.column("rowid"))
     matches = (
-        sa.select(fts.c.rowid.label("id"),
-                  sa.literal_column("bm25(publication_fts, 10.0, 4.0, 1.0)").label("rank"))
+        sa.select(
+            fts.c.rowid.label("id"),
+            sa.literal_column("bm25(publication_fts, 10.0, 4.0, 1.0)").label("rank"),
+        )
         .where(sa.literal_column("publication_fts").op("MATCH")(expression))
         .subquery("fts")
     )
@@ -372,19 +407,20 @@ def _conditions(filters: Filters) -> dict[str, sa.ColumnElement]:
         conditions["year"] = sa.and_(
             conditions["year"],
             F.published_at >= datetime(filters.year - 1, 12, 31, tzinfo=UTC),
-            F.published_at < datetime(filters.year + 1, 1, 2, tzinfo=UTC))
+            F.published_at < datetime(filters.year + 1, 1, 2, tzinfo=UTC),
+        )
     return conditions
 
 
-def _matching(select: sa.Select, q: str, text: _Text,
-              state: PublicationState = PublicationState.PUBLISHED) -> sa.Select:
+def _matching(
+    select: sa.Select, q: str, text: _Text, state: PublicationState = PublicationState.PUBLISHED
+) -> sa.Select:
     """``select`` from publication_facet restricted to one state and the text query."""
     select = select.select_from(F).where(F.state == state.value)
     if text.impossible:
         select = select.where(sa.false())
     if text.condition is not None:
-        select = select.join(Publication, Publication.id == F.publication_id).where(
-            text.condition)
+        select = select.join(Publication, Publication.id == F.publication_id).where(text.condition)
     if text.join is not None:
         select = select.join(text.join, text.join.c.id == F.publication_id)
     return select
@@ -412,9 +448,12 @@ def _index_scans(text: _Text):
             # And no JIT: with sequential scans "off" every later query of the request
             # that has to scan a small table (the facet labels) costs 10^10 in the
             # planner's eyes, and compiling it took 25-150 ms here for a 1 ms query.
-            connection.execute(sa.text(
-                "SELECT set_config('enable_seqscan', 'off', true), "
-                "set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true)"))
+            connection.execute(
+                sa.text(
+                    "SELECT set_config('enable_seqscan', 'off', true), "
+                    "set_config('enable_indexscan', 'off', true), set_config('jit', 'off', true)"
+                )
+            )
             session.info["insyn.index_scans"] = transaction
     yield
 
@@ -436,13 +475,15 @@ class _Source:
         return sa.select(*columns).select_from(self.froms).where(*self.where)
 
 
-def _source(filters: Filters, text: _Text,
-            state: PublicationState = PublicationState.PUBLISHED) -> _Source:
+def _source(
+    filters: Filters, text: _Text, state: PublicationState = PublicationState.PUBLISHED
+) -> _Source:
     conditions = list(_conditions(filters).values())
     impossible = [sa.false()] if text.impossible else []
     if text.condition is None and text.join is None:
-        return _Source(F.publication_id, F.published_at, F,
-                       [F.state == state.value, *conditions, *impossible])
+        return _Source(
+            F.publication_id, F.published_at, F, [F.state == state.value, *conditions, *impossible]
+        )
     P = Publication
     froms = P.__table__
     where = [P.state == state, *impossible]
@@ -456,8 +497,12 @@ def _source(filters: Filters, text: _Text,
     return _Source(P.id, P.published_at, froms, where)
 
 
-def _filtered(select: sa.Select, filters: Filters, text: _Text,
-              state: PublicationState = PublicationState.PUBLISHED) -> sa.Select:
+def _filtered(
+    select: sa.Select,
+    filters: Filters,
+    text: _Text,
+    state: PublicationState = PublicationState.PUBLISHED,
+) -> sa.Select:
     """``select`` from publication_facet with every filter (facet counts, tombstones)."""
     return _matching(select, filters.q, text, state).where(*_conditions(filters).values())
 
@@ -509,8 +554,9 @@ def _by_date(select: sa.Select, source: _Source, sort: str) -> sa.Select:
     return select.order_by(source.published_at.desc(), source.id.desc())
 
 
-def _ids(filters: Filters, text: _Text, sort: str, offset: int, limit: int | None,
-         total: int) -> list[int]:
+def _ids(
+    filters: Filters, text: _Text, sort: str, offset: int, limit: int | None, total: int
+) -> list[int]:
     source = _source(filters, text)
     by_date = _by_date(source.select(source.id), source, sort)
     if sort != "relevance" or text.rank is None:
@@ -518,17 +564,23 @@ def _ids(filters: Filters, text: _Text, sort: str, offset: int, limit: int | Non
     candidates_n = _setting("SEARCH_RANK_CANDIDATES", RANK_CANDIDATES)
     if _dialect() != "postgresql" or total <= candidates_n:
         ranked = source.select(source.id).order_by(
-            text.rank, source.published_at.desc(), source.id.desc())
+            text.rank, source.published_at.desc(), source.id.desc()
+        )
         return list(db.session.scalars(ranked.offset(offset).limit(limit)))
     # Rank the newest candidates (reading each one's vector), then go on by date.
-    candidates = (by_date.add_columns(source.published_at.label("at"))
-                  .limit(candidates_n).subquery("candidates"))
+    candidates = (
+        by_date.add_columns(source.published_at.label("at"))
+        .limit(candidates_n)
+        .subquery("candidates")
+    )
     vector = sa.literal_column("ranked.search_vector")
     ranked_table = Publication.__table__.alias("ranked")
     rank = -sa.func.ts_rank_cd(vector, _pg_tsquery(tsquery_text(filters.q)))
-    ranked = (sa.select(candidates.c.id)
-              .join(ranked_table, ranked_table.c.id == candidates.c.id)
-              .order_by(rank, candidates.c.at.desc(), candidates.c.id.desc()))
+    ranked = (
+        sa.select(candidates.c.id)
+        .join(ranked_table, ranked_table.c.id == candidates.c.id)
+        .order_by(rank, candidates.c.at.desc(), candidates.c.id.desc())
+    )
     end = offset + limit if limit is not None else None
     ids: list[int] = []
     if offset < candidates_n:
@@ -536,8 +588,7 @@ def _ids(filters: Filters, text: _Text, sort: str, offset: int, limit: int | Non
         ids += db.session.scalars(ranked.offset(offset).limit(take))
     if end is None or end > candidates_n:
         start = max(offset, candidates_n)
-        ids += db.session.scalars(
-            by_date.offset(start).limit(None if end is None else end - start))
+        ids += db.session.scalars(by_date.offset(start).limit(None if end is None else end - start))
     return ids
 
 
@@ -557,12 +608,12 @@ def count(filters: Filters, text: _Text | None = None, cap: int | None = None) -
     if cap is not None:
         matches = matches.limit(cap + 1)
     with _index_scans(text):
-        return db.session.scalar(
-            sa.select(sa.func.count()).select_from(matches.subquery())) or 0
+        return db.session.scalar(sa.select(sa.func.count()).select_from(matches.subquery())) or 0
 
 
-def search(filters: Filters, *, sort: str = "newest", page: int = 1,
-           per_page: int = PER_PAGE) -> Results:
+def search(
+    filters: Filters, *, sort: str = "newest", page: int = 1, per_page: int = PER_PAGE
+) -> Results:
     """One page of published publications matching ``filters``, with the total count."""
     text = _text_match(filters.q)
     cap = _setting("SEARCH_COUNT_CAP", COUNT_CAP)
@@ -593,8 +644,11 @@ def _load(ids: list[int]) -> list[Publication]:
             sa.orm.joinedload(Submission.request),
         ),
     )
-    rows = db.session.scalars(sa.select(Publication).where(Publication.id.in_(ids))
-                              .options(*options)).unique().all()
+    rows = (
+        db.session.scalars(sa.select(Publication).where(Publication.id.in_(ids)).options(*options))
+        .unique()
+        .all()
+    )
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]
 
@@ -748,8 +802,11 @@ def _count_facets(filters: Filters, text_matches: int | None = None) -> dict[str
     if _dialect() != "postgresql":
         counts = {}
         for name, column in FACET_COLUMNS.items():
-            query = _matching(sa.select(column, sa.func.count()), filters.q, text).where(
-                *others(name)).group_by(column)
+            query = (
+                _matching(sa.select(column, sa.func.count()), filters.q, text)
+                .where(*others(name))
+                .group_by(column)
+            )
             counts[name] = {v: n for v, n in db.session.execute(query) if v is not None}
         return counts
 
@@ -788,18 +845,25 @@ def _cube() -> list[tuple]:
     cube = facet_cache.get(key, version)
     if cube is None:
         columns = list(FACET_COLUMNS.values())
-        cube = [tuple(row) for row in db.session.execute(
-            sa.select(*columns, sa.func.count()).where(
-                F.state == PublicationState.PUBLISHED.value).group_by(*columns))]
+        cube = [
+            tuple(row)
+            for row in db.session.execute(
+                sa.select(*columns, sa.func.count())
+                .where(F.state == PublicationState.PUBLISHED.value)
+                .group_by(*columns)
+            )
+        ]
         facet_cache.put(key, version, cube)
     return cube
 
 
 def _wanted(filters: Filters) -> list[tuple[int, object]]:
     """(column of the cube, value) of each facet filter that is set."""
-    return [(i, getattr(value, "value", value)) for i, value in
-            ((i, getattr(filters, name)) for i, name in enumerate(FACET_COLUMNS))
-            if value is not None]
+    return [
+        (i, getattr(value, "value", value))
+        for i, value in ((i, getattr(filters, name)) for i, name in enumerate(FACET_COLUMNS))
+        if value is not None
+    ]
 
 
 def _count_in_cube(filters: Filters) -> int:
@@ -841,10 +905,12 @@ def _names(model, needed) -> dict[int, str]:
     or at once when an id is new."""
     key = (str(db.engine.url), model.__name__)
     stored = _name_cache.get(key)
-    if (stored is None or time.monotonic() - stored[0] > 60
-            or any(ident not in stored[1] for ident in needed)):
-        stored = (time.monotonic(), dict(db.session.execute(sa.select(model.id, model.name))
-                                         .all()))
+    if (
+        stored is None
+        or time.monotonic() - stored[0] > 60
+        or any(ident not in stored[1] for ident in needed)
+    ):
+        stored = (time.monotonic(), dict(db.session.execute(sa.select(model.id, model.name)).all()))
         _name_cache[key] = stored
     return stored[1]
 
@@ -863,14 +929,19 @@ def _label(filters: Filters, counts: dict[str, dict]) -> dict[str, Facet]:
             values = [FacetValue(str(k), labels[k], n) for k, n in found.items() if k in labels]
             values.sort(key=lambda v: v.label.casefold())
         elif name == "ownership":
-            values = [FacetValue(o.value, ownership_label(o), found[o.value])
-                      for o in Ownership if o.value in found]
+            values = [
+                FacetValue(o.value, ownership_label(o), found[o.value])
+                for o in Ownership
+                if o.value in found
+            ]
         elif name == "kind":
-            values = [FacetValue(k.value, kind_label(k), found[k.value])
-                      for k in SubmissionKind if k.value in found]
+            values = [
+                FacetValue(k.value, kind_label(k), found[k.value])
+                for k in SubmissionKind
+                if k.value in found
+            ]
         else:
-            values = [FacetValue(str(y), str(y), found[y])
-                      for y in sorted(found, reverse=True)]
+            values = [FacetValue(str(y), str(y), found[y]) for y in sorted(found, reverse=True)]
         result[name] = Facet(name, values, None if selected is None else str(selected_key))
     return result
 
@@ -878,11 +949,13 @@ def _label(filters: Filters, counts: dict[str, dict]) -> dict[str, Facet]:
 def withdrawn(filters: Filters, limit: int = 20) -> list[Publication]:
     """Recently withdrawn publications matching the filters other than the text query
     (the feed tells its readers to remove them)."""
-    query = _filtered(sa.select(F.publication_id), filters.without("q"), _Text(),
-                      PublicationState.WITHDRAWN)
+    query = _filtered(
+        sa.select(F.publication_id), filters.without("q"), _Text(), PublicationState.WITHDRAWN
+    )
     query = query.join(Publication, Publication.id == F.publication_id)
     ids = db.session.scalars(
-        query.order_by(Publication.withdrawn_at.desc(), Publication.id.desc()).limit(limit)).all()
+        query.order_by(Publication.withdrawn_at.desc(), Publication.id.desc()).limit(limit)
+    ).all()
     return _load(list(ids))
 
 
@@ -973,8 +1046,12 @@ def index_text(publication: Publication) -> str:
         if budget <= 0:
             break
         heading = [labels.get(document.attachment.slot, ""), document.public_file.display_name]
-        text += "\n" + "\n".join(h for h in heading if h) + "\n" + _document_text(
-            document.public_file, budget)
+        text += (
+            "\n"
+            + "\n".join(h for h in heading if h)
+            + "\n"
+            + _document_text(document.public_file, budget)
+        )
     return text[:MAX_INDEX_CHARS]
 
 
@@ -1009,7 +1086,8 @@ def reindex_all(batch: int = 200) -> int:
         db.session.commit()
     if _dialect() == "sqlite":
         db.session.execute(
-            sa.text("INSERT INTO publication_fts(publication_fts) VALUES ('rebuild')"))
+            sa.text("INSERT INTO publication_fts(publication_fts) VALUES ('rebuild')")
+        )
         db.session.commit()
     return len(ids)
 
@@ -1035,5 +1113,6 @@ def init_app(app) -> None:
     if previous is None:
         migrate_config.configure_args["include_object"] = include_object
     elif previous is not include_object:
-        migrate_config.configure_args["include_object"] = (
-            lambda *a: previous(*a) and include_object(*a))
+        migrate_config.configure_args["include_object"] = lambda *a: (
+            previous(*a) and include_object(*a)
+        )

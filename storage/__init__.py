@@ -22,8 +22,15 @@ FORM_OVERHEAD = 1024 * 1024
 DEFAULT_FILES_PER_REQUEST = 5
 
 __all__ = [
-    "Scanner", "ScannerUnavailable", "Store", "StoreError", "StoreUnavailable", "current_scanner",
-    "current_store", "init_app", "scanning_enabled",
+    "Scanner",
+    "ScannerUnavailable",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "current_scanner",
+    "current_store",
+    "init_app",
+    "scanning_enabled",
 ]
 
 
@@ -44,8 +51,9 @@ def init_app(app: Flask) -> None:
         log.warning("object store not reachable at start: %s", exc)
         store = open_store(config["STORAGE_URL"])
     app.extensions["store"] = store
-    app.extensions["scanner"] = open_scanner(config.get("CLAMD_URL", ""),
-                                             float(config.get("CLAMD_TIMEOUT", 60)))
+    app.extensions["scanner"] = open_scanner(
+        config.get("CLAMD_URL", ""), float(config.get("CLAMD_TIMEOUT", 60))
+    )
 
     limit = int(config["MAX_UPLOAD_BYTES"])
     app.request_class = SpoolingRequest

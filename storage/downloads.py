@@ -16,15 +16,25 @@ from storage.names import safe_display_name
 
 # Types a browser may show in the page; everything else is offered as a download.
 INLINE_SAFE = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
-_MARKUP = {"text/html", "application/xhtml+xml", "text/xml", "application/xml", "image/svg+xml",
-           "text/javascript", "application/javascript", "text/xsl", "application/xslt+xml"}
+_MARKUP = {
+    "text/html",
+    "application/xhtml+xml",
+    "text/xml",
+    "application/xml",
+    "image/svg+xml",
+    "text/javascript",
+    "application/javascript",
+    "text/xsl",
+    "application/xslt+xml",
+}
 _RFC5987_SAFE = "!#$&+-.^_`|~"
 DOWNLOAD_CHUNK = 1024 * 1024  # fewer, larger writes: the worker's CPU, not memory, is the limit
 
-PENDING_MESSAGE = ("Filen väntar på virusgenomsökning och kan inte hämtas ännu. "
-                   "Försök igen senare.")
-INFECTED_MESSAGE = ("Filen är borttagen: viruskontrollen hittade skadlig kod i den. "
-                    "Den som laddade upp filen har fått besked.")
+PENDING_MESSAGE = "Filen väntar på virusgenomsökning och kan inte hämtas ännu. Försök igen senare."
+INFECTED_MESSAGE = (
+    "Filen är borttagen: viruskontrollen hittade skadlig kod i den. "
+    "Den som laddade upp filen har fått besked."
+)
 
 
 def unavailable(attachment: Attachment) -> tuple[int, str] | None:
@@ -53,8 +63,10 @@ def ascii_fallback(filename: str) -> str:
 def content_disposition(disposition: str, filename: str) -> str:
     """RFC 6266 header value: an ASCII ``filename`` and the exact UTF-8 ``filename*``."""
     name = safe_display_name(filename)
-    return (f'{disposition}; filename="{ascii_fallback(name)}"; '
-            f"filename*=UTF-8''{quote(name, safe=_RFC5987_SAFE)}")
+    return (
+        f'{disposition}; filename="{ascii_fallback(name)}"; '
+        f"filename*=UTF-8''{quote(name, safe=_RFC5987_SAFE)}"
+    )
 
 
 def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response:
@@ -71,15 +83,15 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
     show_inline = inline and base_type in INLINE_SAFE and not never_inline(content_type)
     headers = {
         "Content-Disposition": content_disposition(
-            "inline" if show_inline else "attachment", attachment.display_name),
+            "inline" if show_inline else "attachment", attachment.display_name
+        ),
         "X-Content-Type-Options": "nosniff",
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, no-cache",
     }
     if base_type != "application/pdf":
         # Browsers' PDF viewers break under a sandbox; nothing else needs more than this.
-        headers["Content-Security-Policy"] = (
-            "default-src 'none'; sandbox; frame-ancestors 'none'")
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox; frame-ancestors 'none'"
 
     if request.if_none_match and request.if_none_match.contains_weak(etag):
         response = Response(status=304, headers=headers)
@@ -106,8 +118,9 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
 
     stream = current_store().get(attachment.storage_key, offset, length)
     stream.chunk_size = DOWNLOAD_CHUNK
-    response = Response(stream, status=status, headers=headers, content_type=content_type,
-                        direct_passthrough=True)
+    response = Response(
+        stream, status=status, headers=headers, content_type=content_type, direct_passthrough=True
+    )
     response.content_length = length
     response.set_etag(etag)
     return response

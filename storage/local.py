@@ -40,8 +40,13 @@ class LocalStore:
         modified = datetime.fromtimestamp(st.st_mtime, UTC)
         return ObjectInfo(key=key, size=st.st_size, modified=modified)
 
-    def put(self, key: str, stream: BinaryIO, length: int = -1,
-            content_type: str = "application/octet-stream") -> ObjectInfo:
+    def put(
+        self,
+        key: str,
+        stream: BinaryIO,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=self.root / _TMP, prefix="put-")
@@ -122,8 +127,9 @@ class LocalStore:
             return False
         return True
 
-    def presign(self, key: str, expires_seconds: int = 300, *, filename: str = "",
-                content_type: str = "") -> str | None:
+    def presign(
+        self, key: str, expires_seconds: int = 300, *, filename: str = "", content_type: str = ""
+    ) -> str | None:
         return None
 
     def ping(self) -> None:
@@ -151,4 +157,3 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-

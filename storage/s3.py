@@ -39,8 +39,7 @@ def _http_client(connect_timeout: float, read_timeout: float) -> urllib3.PoolMan
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         maxsize=10,
-        retries=urllib3.Retry(total=2, backoff_factor=0.2,
-                              status_forcelist=[500, 502, 503, 504]),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
 
 
@@ -58,8 +57,15 @@ class S3Store:
     cleans up what a crashed worker leaves.
     """
 
-    def __init__(self, client: Minio, bucket: str, *, prefix: str = "",
-                 part_size: int = PART_SIZE, parallel: int = 1):
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        *,
+        prefix: str = "",
+        part_size: int = PART_SIZE,
+        parallel: int = 1,
+    ):
         if not 5 * 1024 * 1024 <= part_size <= 64 * 1024 * 1024:
             raise ValueError("part_size must be between 5 and 64 MiB")
         self.client = client
@@ -81,7 +87,9 @@ class S3Store:
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path.strip("/")
         if not parts.hostname or not path:
-            raise ValueError("S3 storage URL needs a host and a bucket: s3://KEY:SECRET@host/bucket")
+            raise ValueError(
+                "S3 storage URL needs a host and a bucket: s3://KEY:SECRET@host/bucket"
+            )
         bucket, _, prefix = path.partition("/")
         endpoint = parts.hostname + (f":{parts.port}" if parts.port else "")
         secure = options.get("secure", "true").lower() not in ("false", "0", "no")
@@ -93,9 +101,13 @@ class S3Store:
             region=options.get("region", "us-east-1"),
             http_client=_http_client(10, float(options.get("timeout", "120"))),
         )
-        store = cls(client, bucket, prefix=prefix,
-                    part_size=int(options.get("part_size_mb", "8")) * 1024 * 1024,
-                    parallel=int(options.get("parallel", "1")))
+        store = cls(
+            client,
+            bucket,
+            prefix=prefix,
+            part_size=int(options.get("part_size_mb", "8")) * 1024 * 1024,
+            parallel=int(options.get("parallel", "1")),
+        )
         if create_bucket:
             store.create_bucket()
         return store
@@ -122,28 +134,50 @@ class S3Store:
         if self._call(None, self.client.bucket_exists, self.bucket):
             return
         self._call(None, self.client.make_bucket, self.bucket)
-        rule = Rule(ENABLED, rule_filter=Filter(prefix=""), rule_id="abort-incomplete-uploads",
-                    abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(1))
+        rule = Rule(
+            ENABLED,
+            rule_filter=Filter(prefix=""),
+            rule_id="abort-incomplete-uploads",
+            abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(1),
+        )
         try:
-            self._call(None, self.client.set_bucket_lifecycle, self.bucket,
-                       LifecycleConfig([rule]))
+            self._call(None, self.client.set_bucket_lifecycle, self.bucket, LifecycleConfig([rule]))
         except StoreError as exc:  # some S3 servers have no lifecycle support
             log.warning("could not set the lifecycle rule on %s: %s", self.bucket, exc)
 
-    def put(self, key: str, stream: BinaryIO, length: int = -1,
-            content_type: str = "application/octet-stream") -> ObjectInfo:
+    def put(
+        self,
+        key: str,
+        stream: BinaryIO,
+        length: int = -1,
+        content_type: str = "application/octet-stream",
+    ) -> ObjectInfo:
         name = self._name(key)
-        self._call(key, self.client.put_object, self.bucket, name, stream, length,
-                   content_type=content_type, part_size=self.part_size,
-                   num_parallel_uploads=self.parallel)
+        self._call(
+            key,
+            self.client.put_object,
+            self.bucket,
+            name,
+            stream,
+            length,
+            content_type=content_type,
+            part_size=self.part_size,
+            num_parallel_uploads=self.parallel,
+        )
         return self.stat(key)
 
     def get(self, key: str, offset: int = 0, length: int | None = None) -> ObjectStream:
         name = self._name(key)
         if length is not None and length <= 0:
             return ObjectStream(_Empty(), 0)
-        response = self._call(key, self.client.get_object, self.bucket, name,
-                              offset=max(offset, 0), length=length or 0)
+        response = self._call(
+            key,
+            self.client.get_object,
+            self.bucket,
+            name,
+            offset=max(offset, 0),
+            length=length or 0,
+        )
         size = int(response.headers.get("Content-Length", "0"))
 
         def release() -> None:
@@ -154,8 +188,12 @@ class S3Store:
 
     def stat(self, key: str) -> ObjectInfo:
         result = self._call(key, self.client.stat_object, self.bucket, self._name(key))
-        return ObjectInfo(key=key, size=result.size, modified=_utc(result.last_modified),
-                          content_type=result.content_type or "application/octet-stream")
+        return ObjectInfo(
+            key=key,
+            size=result.size,
+            modified=_utc(result.last_modified),
+            content_type=result.content_type or "application/octet-stream",
+        )
 
     def exists(self, key: str) -> bool:
         try:
@@ -168,14 +206,15 @@ class S3Store:
         self._call(key, self.client.remove_object, self.bucket, self._name(key))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        listing = self._call(None, self.client.list_objects, self.bucket,
-                             prefix=self.prefix + prefix, recursive=True)
+        listing = self._call(
+            None, self.client.list_objects, self.bucket, prefix=self.prefix + prefix, recursive=True
+        )
         iterator = iter(listing)
         while True:
             item = self._call(None, next, iterator, None)
             if item is None:
                 return
-            key = item.object_name[len(self.prefix):]
+            key = item.object_name[len(self.prefix) :]
             try:
                 check_key(key)
             except InvalidKey:
@@ -183,8 +222,13 @@ class S3Store:
             yield ObjectInfo(key=key, size=item.size or 0, modified=_utc(item.last_modified))
 
     def copy(self, source: str, target: str) -> None:
-        self._call(source, self.client.copy_object, self.bucket, self._name(target),
-                   CopySource(self.bucket, self._name(source)))
+        self._call(
+            source,
+            self.client.copy_object,
+            self.bucket,
+            self._name(target),
+            CopySource(self.bucket, self._name(source)),
+        )
 
     def move(self, source: str, target: str) -> None:
         self.copy(source, target)
@@ -194,16 +238,22 @@ class S3Store:
         try:
             info = self.stat(key)
             # A copy onto itself must change something: replace the metadata with the same.
-            self._call(key, self.client.copy_object, self.bucket, self._name(key),
-                       CopySource(self.bucket, self._name(key)),
-                       metadata={"Content-Type": info.content_type},
-                       metadata_directive=REPLACE)
+            self._call(
+                key,
+                self.client.copy_object,
+                self.bucket,
+                self._name(key),
+                CopySource(self.bucket, self._name(key)),
+                metadata={"Content-Type": info.content_type},
+                metadata_directive=REPLACE,
+            )
         except ObjectNotFound:
             return False
         return True
 
-    def presign(self, key: str, expires_seconds: int = 300, *, filename: str = "",
-                content_type: str = "") -> str | None:
+    def presign(
+        self, key: str, expires_seconds: int = 300, *, filename: str = "", content_type: str = ""
+    ) -> str | None:
         headers = {}
         if filename:
             from storage.downloads import content_disposition
@@ -211,22 +261,31 @@ class S3Store:
             headers["response-content-disposition"] = content_disposition("attachment", filename)
         if content_type:
             headers["response-content-type"] = content_type
-        return self._call(key, self.client.presigned_get_object, self.bucket, self._name(key),
-                          expires=timedelta(seconds=expires_seconds),
-                          response_headers=headers or None)
+        return self._call(
+            key,
+            self.client.presigned_get_object,
+            self.bucket,
+            self._name(key),
+            expires=timedelta(seconds=expires_seconds),
+            response_headers=headers or None,
+        )
 
     def incomplete_uploads(self) -> list[tuple[str, str, datetime]]:
         """Multipart uploads begun and neither completed nor aborted (the first 1000), as
         (key, upload id, begun). minio's own abort of a failed put cannot reach a server
         that went away during it; reconcile aborts these later."""
-        result = self._call(None, self.client._list_multipart_uploads, self.bucket,
-                            prefix=self.prefix)
-        return [(upload.object_name[len(self.prefix):], upload.upload_id,
-                 _utc(upload.initiated_time)) for upload in result.uploads]
+        result = self._call(
+            None, self.client._list_multipart_uploads, self.bucket, prefix=self.prefix
+        )
+        return [
+            (upload.object_name[len(self.prefix) :], upload.upload_id, _utc(upload.initiated_time))
+            for upload in result.uploads
+        ]
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        self._call(key, self.client._abort_multipart_upload, self.bucket, self._name(key),
-                   upload_id)
+        self._call(
+            key, self.client._abort_multipart_upload, self.bucket, self._name(key), upload_id
+        )
 
     def ping(self) -> None:
         if not self._call(None, self.client.bucket_exists, self.bucket):

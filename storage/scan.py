@@ -147,8 +147,9 @@ class Scanner:
             except OSError as exc:
                 # clamd hangs up at StreamMaxLength; its reason may still be readable.
                 reply = _read_reply(sock, time.monotonic() + 1.0)
-                return ScanResult(ScanOutcome.UNAVAILABLE,
-                                  reason=reply or f"clamd closed the stream ({exc})")
+                return ScanResult(
+                    ScanOutcome.UNAVAILABLE, reason=reply or f"clamd closed the stream ({exc})"
+                )
             reply = _read_reply(sock, time.monotonic() + self.timeout)
         finally:
             sock.close()

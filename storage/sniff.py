@@ -38,15 +38,29 @@ class FileType:
 
 PDF = FileType("pdf", "application/pdf", (".pdf",), "en PDF-fil")
 DOCX = FileType(
-    "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    (".docx",), "ett Word-dokument (.docx)")
+    "docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    (".docx",),
+    "ett Word-dokument (.docx)",
+)
 XLSX = FileType(
-    "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    (".xlsx",), "en Excel-fil (.xlsx)")
-ODT = FileType("odt", "application/vnd.oasis.opendocument.text", (".odt",),
-               "ett OpenDocument-textdokument (.odt)")
-ODS = FileType("ods", "application/vnd.oasis.opendocument.spreadsheet", (".ods",),
-               "ett OpenDocument-kalkylark (.ods)")
+    "xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    (".xlsx",),
+    "en Excel-fil (.xlsx)",
+)
+ODT = FileType(
+    "odt",
+    "application/vnd.oasis.opendocument.text",
+    (".odt",),
+    "ett OpenDocument-textdokument (.odt)",
+)
+ODS = FileType(
+    "ods",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    (".ods",),
+    "ett OpenDocument-kalkylark (.ods)",
+)
 PNG = FileType("png", "image/png", (".png",), "en PNG-bild")
 JPEG = FileType("jpeg", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"), "en JPEG-bild")
 TXT = FileType("txt", "text/plain", (".txt", ".text"), "en textfil")
@@ -65,13 +79,47 @@ class TypeRefused(Exception):
 
 
 MACRO_EXTENSIONS = {
-    ".docm": ".docx", ".dotm": ".docx", ".xlsm": ".xlsx", ".xltm": ".xlsx", ".xlsb": ".xlsx",
-    ".xlam": ".xlsx", ".pptm": ".pdf", ".potm": ".pdf", ".ppsm": ".pdf",
+    ".docm": ".docx",
+    ".dotm": ".docx",
+    ".xlsm": ".xlsx",
+    ".xltm": ".xlsx",
+    ".xlsb": ".xlsx",
+    ".xlam": ".xlsx",
+    ".pptm": ".pdf",
+    ".potm": ".pdf",
+    ".ppsm": ".pdf",
 }
 SCRIPT_EXTENSIONS = {
-    ".js", ".jse", ".mjs", ".vbs", ".vbe", ".wsf", ".wsh", ".bat", ".cmd", ".ps1", ".psm1",
-    ".sh", ".bash", ".zsh", ".py", ".pl", ".rb", ".php", ".hta", ".reg", ".scr", ".lnk",
-    ".exe", ".dll", ".com", ".msi", ".jar", ".applescript", ".command", ".desktop",
+    ".js",
+    ".jse",
+    ".mjs",
+    ".vbs",
+    ".vbe",
+    ".wsf",
+    ".wsh",
+    ".bat",
+    ".cmd",
+    ".ps1",
+    ".psm1",
+    ".sh",
+    ".bash",
+    ".zsh",
+    ".py",
+    ".pl",
+    ".rb",
+    ".php",
+    ".hta",
+    ".reg",
+    ".scr",
+    ".lnk",
+    ".exe",
+    ".dll",
+    ".com",
+    ".msi",
+    ".jar",
+    ".applescript",
+    ".command",
+    ".desktop",
 }
 
 
@@ -88,61 +136,120 @@ class _Refusal:
 def _macro(suggested: str) -> TypeRefused:
     return TypeRefused(
         "Filen är en makroaktiverad Office-fil och kan inte tas emot. "
-        f"Spara den som {suggested} utan makron och försök igen.", 422, "macro")
+        f"Spara den som {suggested} utan makron och försök igen.",
+        422,
+        "macro",
+    )
 
 
 EXECUTABLE = _Refusal(
-    "Filen är ett program (en körbar fil) och kan inte tas emot. " + ALLOWED_TEXT,
-    415, "executable")
+    "Filen är ett program (en körbar fil) och kan inte tas emot. " + ALLOWED_TEXT, 415, "executable"
+)
 SCRIPT = _Refusal(
-    "Filen är ett skript eller program och kan inte tas emot. " + ALLOWED_TEXT, 415, "script")
+    "Filen är ett skript eller program och kan inte tas emot. " + ALLOWED_TEXT, 415, "script"
+)
 ARCHIVE = _Refusal(
     "Filen är ett komprimerat arkiv (till exempel .zip, .rar, .7z eller .gz) och kan inte "
-    "tas emot. Packa upp arkivet och ladda upp filerna var för sig.", 415, "archive")
+    "tas emot. Packa upp arkivet och ladda upp filerna var för sig.",
+    415,
+    "archive",
+)
 MARKUP = _Refusal(
     "HTML-, SVG- och XML-filer kan inte tas emot. Spara innehållet som PDF och försök igen.",
-    415, "markup")
+    415,
+    "markup",
+)
 LEGACY_OFFICE = _Refusal(
     "Filen är i ett äldre Office-format (.doc, .xls eller .ppt) som inte tas emot. "
-    "Spara den som .docx eller .xlsx och försök igen.", 415, "legacy_office")
+    "Spara den som .docx eller .xlsx och försök igen.",
+    415,
+    "legacy_office",
+)
 PRESENTATION = _Refusal(
     "Presentationer och mallar tas inte emot. Spara filen som PDF (eller som .docx/.xlsx) "
-    "och försök igen.", 415, "not_allowed")
+    "och försök igen.",
+    415,
+    "not_allowed",
+)
 IMAGE_FORMAT = _Refusal(
     "Bildformatet tas inte emot. Spara bilden som PNG eller JPEG och försök igen.",
-    415, "image_format")
+    415,
+    "image_format",
+)
 RTF = _Refusal(
     "RTF-filer tas inte emot. Spara dokumentet som .docx eller PDF och försök igen.",
-    415, "not_allowed")
-UNKNOWN = _Refusal("Filtypen känns inte igen eller tas inte emot. " + ALLOWED_TEXT,
-                      415, "unknown")
+    415,
+    "not_allowed",
+)
+UNKNOWN = _Refusal("Filtypen känns inte igen eller tas inte emot. " + ALLOWED_TEXT, 415, "unknown")
 ENCRYPTED = _Refusal(
     "Filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
-    "Spara en version utan lösenord och försök igen.", 422, "encrypted")
+    "Spara en version utan lösenord och försök igen.",
+    422,
+    "encrypted",
+)
 ENCRYPTED_PDF = _Refusal(
     "PDF-filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
-    "Spara en version utan lösenord eller skydd och försök igen.", 422, "encrypted")
+    "Spara en version utan lösenord eller skydd och försök igen.",
+    422,
+    "encrypted",
+)
 DAMAGED = _Refusal(
     "Filen är skadad och kan inte läsas. Skapa eller exportera den på nytt och försök igen.",
-    422, "damaged")
+    422,
+    "damaged",
+)
 UNPACKS_TOO_LARGE = _Refusal(
     "Filen blir orimligt stor när den packas upp (den ser ut som en så kallad zip-bomb) och "
-    "kan därför inte granskas. Spara dokumentet på nytt och försök igen.", 422,
-    "unpacks_too_large")
+    "kan därför inte granskas. Spara dokumentet på nytt och försök igen.",
+    422,
+    "unpacks_too_large",
+)
 EMPTY = _Refusal("Filen är tom. Välj en fil med innehåll och försök igen.", 422, "empty")
 
 _EXECUTABLE_MAGIC = (
-    b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
-    b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"\x00asm", b"dex\n",
+    b"MZ",
+    b"\x7fELF",
+    b"\xfe\xed\xfa\xce",
+    b"\xfe\xed\xfa\xcf",
+    b"\xce\xfa\xed\xfe",
+    b"\xcf\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"\x00asm",
+    b"dex\n",
     b"L\x00\x00\x00\x01\x14\x02\x00",  # Windows shortcut (.lnk)
 )
 _ARCHIVE_MAGIC = (
-    b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00",
-    b"\x28\xb5\x2f\xfd", b"MSCF", b"ISc(", b"LZIP", b"\x60\xea", b"xar!", b"070707",
-    b"070701", b"070702", b"!<arch>", b"\x04\x22\x4d\x18", b"\x1f\x9d", b"\x1f\xa0",
+    b"Rar!\x1a\x07",
+    b"7z\xbc\xaf\x27\x1c",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",
+    b"MSCF",
+    b"ISc(",
+    b"LZIP",
+    b"\x60\xea",
+    b"xar!",
+    b"070707",
+    b"070701",
+    b"070702",
+    b"!<arch>",
+    b"\x04\x22\x4d\x18",
+    b"\x1f\x9d",
+    b"\x1f\xa0",
 )
-_IMAGE_MAGIC = (b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"BM", b"8BPS",
-                b"\x00\x00\x01\x00", b"\x00\x00\x00\x0cjP  ", b"\xff\x0a")
+_IMAGE_MAGIC = (
+    b"GIF87a",
+    b"GIF89a",
+    b"II*\x00",
+    b"MM\x00*",
+    b"BM",
+    b"8BPS",
+    b"\x00\x00\x01\x00",
+    b"\x00\x00\x00\x0cjP  ",
+    b"\xff\x0a",
+)
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _TEXT_CONTROLS = re.compile(rb"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
 _TEXT_CONTROLS_STR = re.compile(r"[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")
@@ -176,7 +283,9 @@ def _mismatch(extension: str, kind: FileType, expected: str) -> TypeRefused:
     return TypeRefused(
         f"Filnamnet slutar på {extension} men filen är {kind.label}. Kontrollera att du har "
         f"valt rätt fil, eller ändra filändelsen till {expected} och försök igen.",
-        422, "extension_mismatch")
+        422,
+        "extension_mismatch",
+    )
 
 
 def _detect(path, head: bytes) -> FileType:
@@ -196,8 +305,10 @@ def _detect(path, head: bytes) -> FileType:
         raise _ole2_refusal(path)
     if head.startswith(_ARCHIVE_MAGIC) or head[257:262] == b"ustar":
         raise ARCHIVE()
-    if head.startswith(_IMAGE_MAGIC) or head[8:12] in (b"WEBP", b"AVI ") or (
-        head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"avif", b"mif1", b"heif")
+    if (
+        head.startswith(_IMAGE_MAGIC)
+        or head[8:12] in (b"WEBP", b"AVI ")
+        or (head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"avif", b"mif1", b"heif"))
     ):
         raise IMAGE_FORMAT()
     if head.startswith(b"{\\rtf"):
@@ -227,7 +338,7 @@ def _zip_entry_count(path) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + 12 > len(tail):
         return None
-    return struct.unpack("<H", tail[at + 10:at + 12])[0]
+    return struct.unpack("<H", tail[at + 10 : at + 12])[0]
 
 
 def _zip_kind(path) -> FileType:

@@ -58,8 +58,9 @@ class SpoolUnavailable(ServiceUnavailable):
     """The upload could not be written to the spool (its disk is full): 503, nothing kept."""
 
     def __init__(self):
-        self.user_message = ("Servern kan inte ta emot filer just nu. Inget har sparats. "
-                             "Försök igen om en stund.")
+        self.user_message = (
+            "Servern kan inte ta emot filer just nu. Inget har sparats. Försök igen om en stund."
+        )
         super().__init__(description=self.user_message)
 
 
@@ -74,7 +75,8 @@ class SpoolFile:
     def __init__(self, directory: str | os.PathLike, limit: int | None):
         Path(directory).mkdir(parents=True, exist_ok=True)
         self._file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed by close()
-            dir=directory, prefix=SPOOL_PREFIX, delete=True, buffering=1024 * 1024)
+            dir=directory, prefix=SPOOL_PREFIX, delete=True, buffering=1024 * 1024
+        )
         self.name = self._file.name
         self.limit = limit
         self._hash = hashlib.sha256()
@@ -169,8 +171,9 @@ def spool_stream(stream: BinaryIO, directory: str | os.PathLike, limit: int | No
 class SpoolingRequest(Request):
     """Flask's request, with multipart file parts spooled by :class:`SpoolFile`."""
 
-    def _get_file_stream(self, total_content_length, content_type, filename=None,
-                         content_length=None):
+    def _get_file_stream(
+        self, total_content_length, content_type, filename=None, content_length=None
+    ):
         config = current_app.config
         return SpoolFile(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
 
@@ -182,8 +185,9 @@ class SpoolingRequest(Request):
         except RequestEntityTooLarge as exc:
             # Werkzeug's own 413: the body, a text field or the number of parts is too large.
             config = current_app.config
-            raise FormTooLarge(config["MAX_UPLOAD_BYTES"],
-                               config.get("MAX_FILES_PER_REQUEST") or 1) from exc
+            raise FormTooLarge(
+                config["MAX_UPLOAD_BYTES"], config.get("MAX_FILES_PER_REQUEST") or 1
+            ) from exc
 
 
 def remove_stale_spool_files(directory: str | os.PathLike, older_than: float = 86400) -> int:

@@ -145,8 +145,9 @@ class Store(Protocol):
         it between the upload's check and its commit.
         """
 
-    def presign(self, key: str, expires_seconds: int = 300, *, filename: str = "",
-                content_type: str = "") -> str | None:
+    def presign(
+        self, key: str, expires_seconds: int = 300, *, filename: str = "", content_type: str = ""
+    ) -> str | None:
         """A time-limited direct download URL, or None where the backend has none."""
 
     def ping(self) -> None:

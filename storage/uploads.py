@@ -75,8 +75,9 @@ def accept_upload(file: FileStorage, *, uploader: User | None, slot: str = "") -
         size, sha256 = spool.size, spool.sha256 or _hash_file(spool.name)
         if size > limit:
             raise UploadRefused(FileTooLarge(limit).user_message, 413, "too_large")
-        attachment = _accept(spool, size, sha256, safe_display_name(file.filename),
-                             uploader=uploader, slot=slot)
+        attachment = _accept(
+            spool, size, sha256, safe_display_name(file.filename), uploader=uploader, slot=slot
+        )
     finally:
         if own_spool:
             spool.close()
@@ -84,8 +85,9 @@ def accept_upload(file: FileStorage, *, uploader: User | None, slot: str = "") -
     return attachment
 
 
-def _accept(spool: SpoolFile, size: int, sha256: str, name: str, *, uploader: User | None,
-            slot: str) -> Attachment:
+def _accept(
+    spool: SpoolFile, size: int, sha256: str, name: str, *, uploader: User | None, slot: str
+) -> Attachment:
     """Scan, check the type and store; clamd scans while the bytes go to the store.
 
     Unscanned bytes are only ever written under ``quarantine/``; a clean verdict
@@ -126,26 +128,52 @@ def _accept(spool: SpoolFile, size: int, sha256: str, name: str, *, uploader: Us
         if store_error is not None:
             raise _store_unavailable(store_error)
         try:
-            status = _settle(store, spool, verdict, sha256, size, kind.mime,
-                             clean_exists=clean_exists, written=written)
+            status = _settle(
+                store,
+                spool,
+                verdict,
+                sha256,
+                size,
+                kind.mime,
+                clean_exists=clean_exists,
+                written=written,
+            )
         except StoreError as exc:
             raise _store_unavailable(exc) from exc
     except UploadError:
         if written is not None:
             _discard(store, written)
         raise
-    log.info("upload %s (%d bytes): scanned and stored in %.2f s, settled in %.2f s", sha256,
-             size, stored - started, time.perf_counter() - stored)
+    log.info(
+        "upload %s (%d bytes): scanned and stored in %.2f s, settled in %.2f s",
+        sha256,
+        size,
+        stored - started,
+        time.perf_counter() - stored,
+    )
     return Attachment(
-        slot=slot, sha256=sha256, size=size, content_type=kind.mime,
-        display_name=with_extension(name, kind.extension), scan_status=status,
+        slot=slot,
+        sha256=sha256,
+        size=size,
+        content_type=kind.mime,
+        display_name=with_extension(name, kind.extension),
+        scan_status=status,
         uploaded_by_id=uploader.id if uploader is not None else None,
         scanned_at=_now() if status is ScanStatus.CLEAN else None,
     )
 
 
-def _settle(store: Store, spool: SpoolFile, verdict: ScanResult | None, sha256: str, size: int,
-            mime: str, *, clean_exists: bool, written: str | None) -> ScanStatus:
+def _settle(
+    store: Store,
+    spool: SpoolFile,
+    verdict: ScanResult | None,
+    sha256: str,
+    size: int,
+    mime: str,
+    *,
+    clean_exists: bool,
+    written: str | None,
+) -> ScanStatus:
     """Put the object where its scan status says and return that status."""
     clean_key, held_key = CLEAN_PREFIX + sha256, QUARANTINE_PREFIX + sha256
     if verdict is None:
@@ -182,22 +210,29 @@ def _store_unavailable(exc: StoreError) -> UploadUnavailable:
     log.error("object store failed: %s", exc)
     return UploadUnavailable(
         "Filen kunde inte sparas eftersom filarkivet inte svarar just nu. "
-        "Inget har sparats. Försök igen om en stund.", 503, "store_unavailable")
+        "Inget har sparats. Försök igen om en stund.",
+        503,
+        "store_unavailable",
+    )
 
 
 def infected_message(signature: str) -> str:
     """The user's message for a scanner hit, naming the signature."""
     if signature.startswith("Heuristics.Limits.Exceeded"):
-        reason = ("den är för stor eller innehåller för många eller för djupt packade filer "
-                  "för att kunna genomsökas fullständigt")
+        reason = (
+            "den är för stor eller innehåller för många eller för djupt packade filer "
+            "för att kunna genomsökas fullständigt"
+        )
     elif signature.startswith("Heuristics.Encrypted"):
         reason = "den innehåller krypterat innehåll som inte kan genomsökas"
     elif signature.startswith("Heuristics.OLE2.ContainsMacros"):
         reason = "den innehåller makron"
     else:
         reason = "virusskyddet hittade skadlig kod i den"
-    return (f"Filen kan inte tas emot eftersom {reason} ({signature}). "
-            "Inget har sparats. Kontakta din IT-avdelning om du är osäker på filen.")
+    return (
+        f"Filen kan inte tas emot eftersom {reason} ({signature}). "
+        "Inget har sparats. Kontakta din IT-avdelning om du är osäker på filen."
+    )
 
 
 def _spooled(file: FileStorage, directory: str, limit: int) -> tuple[SpoolFile, bool]:
@@ -222,8 +257,9 @@ def _hash_file(path: str) -> str:
 
 def _scanned_clean_before(sha256: str) -> bool:
     found = db.session.execute(
-        sa.select(Attachment.id).where(Attachment.sha256 == sha256,
-                                       Attachment.scan_status == ScanStatus.CLEAN).limit(1)
+        sa.select(Attachment.id)
+        .where(Attachment.sha256 == sha256, Attachment.scan_status == ScanStatus.CLEAN)
+        .limit(1)
     ).first()
     return found is not None
 
@@ -234,8 +270,7 @@ def _now() -> datetime:
 
 def _audit_infected(uploader: User | None, verdict: ScanResult, **detail) -> None:
     """Write ``upload.infected`` in its own transaction: the caller will roll back its own."""
-    event = audit.record("upload.infected", actor=uploader, signature=verdict.signature,
-                         **detail)
+    event = audit.record("upload.infected", actor=uploader, signature=verdict.signature, **detail)
     if _holds_sqlite_write_lock():
         # A second SQLite connection would wait out the busy timeout (10 s) behind this one's
         # write lock and then fail: the event goes with the caller's transaction instead.
@@ -262,13 +297,13 @@ def _holds_sqlite_write_lock() -> bool:
 
 @dataclass
 class RescanReport:
-    released: int = 0                       # files (distinct contents) moved to clean/
+    released: int = 0  # files (distinct contents) moved to clean/
     attachments_released: int = 0
-    infected: list[dict] = field(default_factory=list)   # {sha256, signature, attachments}
+    infected: list[dict] = field(default_factory=list)  # {sha256, signature, attachments}
     still_pending: int = 0
-    reason: str = ""                        # why files are still pending, if any
-    missing: list[str] = field(default_factory=list)     # sha256 with no object anywhere
-    mails: list[int] = field(default_factory=list)       # outbox ids telling the uploaders
+    reason: str = ""  # why files are still pending, if any
+    missing: list[str] = field(default_factory=list)  # sha256 with no object anywhere
+    mails: list[int] = field(default_factory=list)  # outbox ids telling the uploaders
 
 
 def rescan(*, include_not_scanned: bool = False) -> RescanReport:
@@ -290,7 +325,8 @@ def rescan(*, include_not_scanned: bool = False) -> RescanReport:
         statuses.append(ScanStatus.NOT_SCANNED)
     pending = db.session.execute(
         sa.select(Attachment.sha256, Attachment.scan_status)
-        .where(Attachment.scan_status.in_(statuses)).distinct()
+        .where(Attachment.scan_status.in_(statuses))
+        .distinct()
         .order_by(Attachment.sha256)
     ).all()
     report = RescanReport()
@@ -318,7 +354,8 @@ def rescan(*, include_not_scanned: bool = False) -> RescanReport:
         else:
             ids, mails = _remove_infected(store, sha256, status, source, verdict.signature)
             report.infected.append(
-                {"sha256": sha256, "signature": verdict.signature, "attachments": ids})
+                {"sha256": sha256, "signature": verdict.signature, "attachments": ids}
+            )
             report.mails += mails
     return report
 
@@ -329,9 +366,13 @@ def _scan_object(scanner, store: Store, key: str) -> ScanResult:
 
 
 def _rows(sha256: str, status: ScanStatus) -> list[Attachment]:
-    return list(db.session.scalars(
-        sa.select(Attachment).where(Attachment.sha256 == sha256,
-                                    Attachment.scan_status == status)))
+    return list(
+        db.session.scalars(
+            sa.select(Attachment).where(
+                Attachment.sha256 == sha256, Attachment.scan_status == status
+            )
+        )
+    )
 
 
 def _release(store: Store, sha256: str, status: ScanStatus, source: str) -> int:
@@ -349,8 +390,9 @@ def _release(store: Store, sha256: str, status: ScanStatus, source: str) -> int:
     return len(rows)
 
 
-def _remove_infected(store: Store, sha256: str, status: ScanStatus, source: str,
-                     signature: str) -> list[int]:
+def _remove_infected(
+    store: Store, sha256: str, status: ScanStatus, source: str, signature: str
+) -> list[int]:
     """Mark the rows infected (they stay as the record of what was removed), tell whoever
     uploaded them, and delete the object."""
     rows = _rows(sha256, status)
@@ -358,9 +400,16 @@ def _remove_infected(store: Store, sha256: str, status: ScanStatus, source: str,
     for row in rows:
         row.scan_status = ScanStatus.INFECTED
         row.scanned_at = _now()
-        audit.record("attachment.infected", row, actor=None, signature=signature,
-                     sha256=sha256, version_id=row.version_id, display_name=row.display_name,
-                     uploaded_by_id=row.uploaded_by_id)
+        audit.record(
+            "attachment.infected",
+            row,
+            actor=None,
+            signature=signature,
+            sha256=sha256,
+            version_id=row.version_id,
+            display_name=row.display_name,
+            uploaded_by_id=row.uploaded_by_id,
+        )
         mails += notifications.attachment_infected(row, signature)
     db.session.commit()
     if source.startswith(QUARANTINE_PREFIX) or not _still_referenced(source):
@@ -373,7 +422,7 @@ def _remove_infected(store: Store, sha256: str, status: ScanStatus, source: str,
 
 @dataclass
 class ReconcileReport:
-    orphan_objects: list[str] = field(default_factory=list)    # keys with no attachment row
+    orphan_objects: list[str] = field(default_factory=list)  # keys with no attachment row
     missing_objects: list[tuple[int, str]] = field(default_factory=list)  # (attachment id, key)
     deleted: list[str] = field(default_factory=list)
     # Multipart uploads an S3 server still holds parts of (key, begun); aborted with ``delete``.
@@ -400,15 +449,18 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
             objects[info.key] = info
     referenced: dict[str, int] = {}
     for row_id, sha256, status in db.session.execute(
-            sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status)
-            .where(Attachment.scan_status != ScanStatus.INFECTED)):
+        sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status).where(
+            Attachment.scan_status != ScanStatus.INFECTED
+        )
+    ):
         prefix = QUARANTINE_PREFIX if status is ScanStatus.PENDING_SCAN else CLEAN_PREFIX
         referenced.setdefault(prefix + sha256, row_id)
 
     report = ReconcileReport()
     report.orphan_objects = sorted(set(objects) - set(referenced))
     report.missing_objects = sorted(
-        (row_id, key) for key, row_id in referenced.items() if key not in objects)
+        (row_id, key) for key, row_id in referenced.items() if key not in objects
+    )
     incomplete = getattr(store, "incomplete_uploads", lambda: [])()
     report.incomplete_uploads = [(key, begun) for key, _id, begun in incomplete]
     if delete:
@@ -434,10 +486,14 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
 
 def _still_referenced(key: str) -> bool:
     prefix, sha256 = key.split("/", 1)
-    status = [ScanStatus.PENDING_SCAN] if prefix + "/" == QUARANTINE_PREFIX else [
-        ScanStatus.CLEAN, ScanStatus.NOT_SCANNED]
+    status = (
+        [ScanStatus.PENDING_SCAN]
+        if prefix + "/" == QUARANTINE_PREFIX
+        else [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED]
+    )
     found = db.session.execute(
-        sa.select(Attachment.id).where(Attachment.sha256 == sha256,
-                                       Attachment.scan_status.in_(status)).limit(1)).first()
+        sa.select(Attachment.id)
+        .where(Attachment.sha256 == sha256, Attachment.scan_status.in_(status))
+        .limit(1)
+    ).first()
     return found is not None
-

@@ -169,8 +169,13 @@ def world():
 # --- publications (the public site) ------------------------------------------------------
 
 
-def answered(submission: Submission, reviewer: User, answers: dict | None = None, files=(),
-             author: User | None = None) -> Submission:
+def answered(
+    submission: Submission,
+    reviewer: User,
+    answers: dict | None = None,
+    files=(),
+    author: User | None = None,
+) -> Submission:
     """Answer ``submission`` as a user of its provider and approve it.
 
     ``answers`` by field key; ``files`` as (slot, filename, bytes), stored through the real
@@ -192,8 +197,16 @@ def answered(submission: Submission, reviewer: User, answers: dict | None = None
     return workflow.approve(submission, reviewer)
 
 
-def published(submission: Submission, publisher: User, *, title: str | None = None,
-              summary: str = "", answer_keys=None, redacted_answers=None, documents=None):
+def published(
+    submission: Submission,
+    publisher: User,
+    *,
+    title: str | None = None,
+    summary: str = "",
+    answer_keys=None,
+    redacted_answers=None,
+    documents=None,
+):
     """Publish an approved submission with all its answers and files (unless told otherwise)
     and index it as the staff publish page does; committed."""
     from portal import search
@@ -205,25 +218,45 @@ def published(submission: Submission, publisher: User, *, title: str | None = No
     if documents is None:
         documents = [PublishedDocument(attachment=a) for a in version.attachments]
     publication = workflow.publish(
-        submission, publisher, title=title or submission.title, summary=summary,
-        answer_keys=answer_keys, documents=documents, redacted_answers=redacted_answers)
+        submission,
+        publisher,
+        title=title or submission.title,
+        summary=summary,
+        answer_keys=answer_keys,
+        documents=documents,
+        redacted_answers=redacted_answers,
+    )
     search.refresh(publication)
     db.session.commit()
     return publication
 
 
-def publication(w, provider_: Provider | None = None, *, area: ServiceArea | None = None,
-                fields=None, answers=None, files=(), title: str | None = None,
-                summary: str = "", **publish_values):
+def publication(
+    w,
+    provider_: Provider | None = None,
+    *,
+    area: ServiceArea | None = None,
+    fields=None,
+    answers=None,
+    files=(),
+    title: str | None = None,
+    summary: str = "",
+    **publish_values,
+):
     """One published answer of ``provider_`` (default org A) to a request of the area's
     committee (default area X). ``answers`` by position of the field (1, 2, ...)."""
     area = area or w.area_x
     committee_ = area.committee
     reviewer = w.reviewer_x if committee_ is w.committee_x else w.reviewer_y
     fields = fields or [RequestField(position=1, label="Beskrivning", type=FieldType.TEXT)]
-    (submission,) = info_request(committee_, [provider_ or w.org_a], reviewer,
-                                 service_area=area, fields=fields,
-                                 title=title or f"Redovisning {next(_seq)}")
+    (submission,) = info_request(
+        committee_,
+        [provider_ or w.org_a],
+        reviewer,
+        service_area=area,
+        fields=fields,
+        title=title or f"Redovisning {next(_seq)}",
+    )
     keys = {f.position: f.key for f in submission.request.fields}
     by_key = {keys[position]: value for position, value in (answers or {1: "Svar"}).items()}
     answered(submission, reviewer, by_key, [(keys.get(s, s), n, d) for s, n, d in files])

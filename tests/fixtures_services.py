@@ -37,13 +37,15 @@ def find_clamd() -> str:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
     result = subprocess.run(["sh", str(ENSURE_CLAMD)], capture_output=True, text=True)
-    found = shutil.which("clamd") or ("/usr/sbin/clamd" if os.access("/usr/sbin/clamd", os.X_OK)
-                                      else None)
+    found = shutil.which("clamd") or (
+        "/usr/sbin/clamd" if os.access("/usr/sbin/clamd", os.X_OK) else None
+    )
     if result.returncode != 0 or not found:
         raise ServiceError(
             "clamd is not installed and could not be installed "
             f"(run {ENSURE_CLAMD} as root, or apt-get install clamav-daemon):\n"
-            f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     return found
 
 
@@ -115,7 +117,10 @@ class ClamdService:
         out = open(self.workdir / "clamd.out", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [self.binary, f"--config-file={self.config}"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -235,8 +240,7 @@ class S3Service:
         try:
             server.start()
         except OSError as exc:
-            raise ServiceError(f"moto S3 server could not start on {self.endpoint}: {exc}") \
-                from exc
+            raise ServiceError(f"moto S3 server could not start on {self.endpoint}: {exc}") from exc
         self._server = server
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

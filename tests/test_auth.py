@@ -227,8 +227,9 @@ def test_cookie_captured_before_a_password_change_is_refused_after(app, client, 
     stolen = captured_cookie(client)
     assert replayed(app, stolen, "/handlaggare/").status_code == 200  # the copy works now
     new = "Ett helt nytt lösenord 77"
-    changed = client.post("/konto/losenord",
-                          data={"current": PASSWORD, "password": new, "confirm": new})
+    changed = client.post(
+        "/konto/losenord", data={"current": PASSWORD, "password": new, "confirm": new}
+    )
     assert changed.status_code == 302
     response = replayed(app, stolen, "/handlaggare/")
     assert response.status_code == 302 and "/logga-in" in response.location
@@ -239,8 +240,9 @@ def test_cookie_captured_before_a_reset_by_mail_is_refused_after(app, client, re
     client.login(reviewer)
     stolen = captured_cookie(client)
     new = "Sommarstugan vid sjön 1998"
-    reset = app.test_client().post(f"/aterstall/{reset_token(reviewer)}",
-                                   data={"password": new, "confirm": new})
+    reset = app.test_client().post(
+        f"/aterstall/{reset_token(reviewer)}", data={"password": new, "confirm": new}
+    )
     assert reset.status_code == 302
     assert replayed(app, stolen, "/handlaggare/").status_code == 302
     assert client.get("/handlaggare/").status_code == 302
@@ -333,8 +335,9 @@ def slow_smtp(app_config):
     controller.stop()
 
 
-def test_reset_answers_alike_and_as_fast_for_known_and_unknown_addresses(slow_smtp, app, client,
-                                                                         reviewer):
+def test_reset_answers_alike_and_as_fast_for_known_and_unknown_addresses(
+    slow_smtp, app, client, reviewer
+):
     known = client.post("/glomt-losenord", data={"email": reviewer.email})
     known_page = text_of(client.get(known.location))
     unknown = client.post("/glomt-losenord", data={"email": "nobody@kommun.example"})
@@ -343,9 +346,11 @@ def test_reset_answers_alike_and_as_fast_for_known_and_unknown_addresses(slow_sm
     assert known.location == unknown.location
     assert known_page == unknown_page and "Om adressen hör till ett konto" in known_page
     known_time = median_seconds(
-        lambda: client.post("/glomt-losenord", data={"email": reviewer.email}))
+        lambda: client.post("/glomt-losenord", data={"email": reviewer.email})
+    )
     unknown_time = median_seconds(
-        lambda: client.post("/glomt-losenord", data={"email": "nobody@kommun.example"}))
+        lambda: client.post("/glomt-losenord", data={"email": "nobody@kommun.example"})
+    )
     assert abs(known_time - unknown_time) < 0.1, (known_time, unknown_time)
     # The mail does go out, after the response, and the unknown address gets none.
     deadline = time.monotonic() + 15
@@ -363,10 +368,18 @@ def test_reset_answers_alike_and_as_fast_for_known_and_unknown_addresses(slow_sm
 
 def test_login_takes_as_long_for_an_unknown_address(app, client, reviewer):
     app.config["RATELIMIT_ENABLED"] = False
-    known = median_seconds(lambda: client.post(
-        "/logga-in", data={"email": reviewer.email, "password": "fel-lösenord-1234"}), 5)
-    unknown = median_seconds(lambda: client.post(
-        "/logga-in", data={"email": "nobody@kommun.example", "password": "fel-lösenord-1234"}), 5)
+    known = median_seconds(
+        lambda: client.post(
+            "/logga-in", data={"email": reviewer.email, "password": "fel-lösenord-1234"}
+        ),
+        5,
+    )
+    unknown = median_seconds(
+        lambda: client.post(
+            "/logga-in", data={"email": "nobody@kommun.example", "password": "fel-lösenord-1234"}
+        ),
+        5,
+    )
     # Both verify an argon2 hash (a dummy one for the unknown address).
     assert 0.5 < known / unknown < 2, (known, unknown)
 
@@ -374,17 +387,21 @@ def test_login_takes_as_long_for_an_unknown_address(app, client, reviewer):
 # --- password rules through the forms ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("password", "status", "message"), [
-    ("elva tecken", 200, "minst 12 tecken"),
-    ("password1234", 200, "för vanligt"),
-    ("Hösten123456", 200, "för vanligt"),
-    ("å" * 64, 302, None),
-    ("Ett lösenord på precis sextiofyra tecken, med mellanslag och ord!", 302, None),
-])
+@pytest.mark.parametrize(
+    ("password", "status", "message"),
+    [
+        ("elva tecken", 200, "minst 12 tecken"),
+        ("password1234", 200, "för vanligt"),
+        ("Hösten123456", 200, "för vanligt"),
+        ("å" * 64, 302, None),
+        ("Ett lösenord på precis sextiofyra tecken, med mellanslag och ord!", 302, None),
+    ],
+)
 def test_password_rules_on_the_change_form(client, reviewer, password, status, message):
     client.login(reviewer)
-    response = client.post("/konto/losenord", data={"current": PASSWORD, "password": password,
-                                                    "confirm": password})
+    response = client.post(
+        "/konto/losenord", data={"current": PASSWORD, "password": password, "confirm": password}
+    )
     assert response.status_code == status, text_of(response)[:400]
     if message:
         assert message in text_of(response)
@@ -402,8 +419,11 @@ def test_the_shipped_common_password_list_is_used():
     import portal
 
     shipped = Path(portal.__file__).parent / "data" / "common-passwords.txt"
-    words = [w for w in shipped.read_text(encoding="utf-8").splitlines()
-             if len(w) >= 12 and not w.startswith("#")]
+    words = [
+        w
+        for w in shipped.read_text(encoding="utf-8").splitlines()
+        if len(w) >= 12 and not w.startswith("#")
+    ]
     assert len(words) >= 100
     assert all(password_problem(w) is not None for w in words[:: max(1, len(words) // 50)])
     assert all(password_problem(w.upper()) is not None for w in words[:20])

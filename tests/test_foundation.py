@@ -310,9 +310,15 @@ def test_ids_no_column_can_hold_are_404_or_a_form_error(client, make, number):
     client.post("/logga-ut", data={})
     client.login(w.admin)
     agreements = db.session.scalar(sa.select(sa.func.count()).select_from(Agreement))
-    response = client.post("/handlaggare/avtal/ny", data={
-        "provider_id": w.org_a.id, "committee_id": w.committee_x.id,
-        "service_area_id": number, "reference": "AVT-1"})
+    response = client.post(
+        "/handlaggare/avtal/ny",
+        data={
+            "provider_id": w.org_a.id,
+            "committee_id": w.committee_x.id,
+            "service_area_id": number,
+            "reference": "AVT-1",
+        },
+    )
     assert response.status_code in (200, 422), response.status_code
     assert "Verksamhetsområde" in text_of(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Agreement)) == agreements

@@ -32,8 +32,7 @@ def service_area(a: ServiceArea | None) -> dict | None:
 
 
 def provider_ref(p: Provider) -> dict:
-    return {"id": p.id, "name": p.name, "org_number": p.org_number,
-            "ownership": p.ownership.value}
+    return {"id": p.id, "name": p.name, "org_number": p.org_number, "ownership": p.ownership.value}
 
 
 def publication(p: Publication) -> dict:
@@ -50,9 +49,13 @@ def publication(p: Publication) -> dict:
         "provider": provider_ref(s.provider),
         "committee": committee(s.committee),
         "service_area": service_area(s.service_area),
-        "request": None if request is None else {
-            "id": request.id, "title": request.title,
-            "registration_number": request.registration_number},
+        "request": None
+        if request is None
+        else {
+            "id": request.id,
+            "title": request.title,
+            "registration_number": request.registration_number,
+        },
         "url": url_for("public.publication", publication_id=p.id, _external=True),
         "api_url": url_for("api.publication", publication_id=p.id, _external=True),
     }
@@ -61,17 +64,28 @@ def publication(p: Publication) -> dict:
 def publication_detail(p: Publication) -> dict:
     data = publication(p)
     data["answers"] = [
-        {"key": a.key, "label": a.label, "type": a.type, "unit": a.unit or None,
-         "value": a.value,
-         "documents": [d.id for d in a.documents]}
+        {
+            "key": a.key,
+            "label": a.label,
+            "type": a.type,
+            "unit": a.unit or None,
+            "value": a.value,
+            "documents": [d.id for d in a.documents],
+        }
         for a in public_answers(p)
     ]
     data["documents"] = [
-        {"id": d.id, "name": d.public_file.display_name,
-         "content_type": d.public_file.content_type, "size": d.public_file.size,
-         "sha256": d.public_file.sha256, "redacted": d.redacted_id is not None,
-         "url": url_for("public.document", publication_id=p.id, document_id=d.id,
-                        _external=True)}
+        {
+            "id": d.id,
+            "name": d.public_file.display_name,
+            "content_type": d.public_file.content_type,
+            "size": d.public_file.size,
+            "sha256": d.public_file.sha256,
+            "redacted": d.redacted_id is not None,
+            "url": url_for(
+                "public.document", publication_id=p.id, document_id=d.id, _external=True
+            ),
+        }
         for d in search.public_documents(p)
     ]
     return data
@@ -79,30 +93,68 @@ def publication_detail(p: Publication) -> dict:
 
 def withdrawn(p: Publication) -> dict:
     """What stays public of a withdrawn publication: that it was, when and why."""
-    return {"id": p.id, "title": p.title, "state": "withdrawn",
-            "withdrawn_at": iso(p.withdrawn_at), "withdrawn_reason": p.withdrawn_reason,
-            "url": url_for("public.publication", publication_id=p.id, _external=True)}
+    return {
+        "id": p.id,
+        "title": p.title,
+        "state": "withdrawn",
+        "withdrawn_at": iso(p.withdrawn_at),
+        "withdrawn_reason": p.withdrawn_reason,
+        "url": url_for("public.publication", publication_id=p.id, _external=True),
+    }
 
 
-PUBLICATION_CSV = ["id", "title", "kind", "registration_number", "published_at", "updated_at",
-                   "provider_id", "provider_name", "org_number", "ownership", "committee_id",
-                   "committee_name", "service_area_id", "service_area_name", "summary", "url"]
+PUBLICATION_CSV = [
+    "id",
+    "title",
+    "kind",
+    "registration_number",
+    "published_at",
+    "updated_at",
+    "provider_id",
+    "provider_name",
+    "org_number",
+    "ownership",
+    "committee_id",
+    "committee_name",
+    "service_area_id",
+    "service_area_name",
+    "summary",
+    "url",
+]
 
 
 def publication_row(p: Publication) -> list:
     d = publication(p)
     area = d["service_area"] or {}
-    return [d["id"], d["title"], d["kind"], d["registration_number"] or "", d["published_at"],
-            d["updated_at"], d["provider"]["id"], d["provider"]["name"],
-            d["provider"]["org_number"], d["provider"]["ownership"], d["committee"]["id"],
-            d["committee"]["name"], area.get("id", ""), area.get("name", ""), d["summary"],
-            d["url"]]
+    return [
+        d["id"],
+        d["title"],
+        d["kind"],
+        d["registration_number"] or "",
+        d["published_at"],
+        d["updated_at"],
+        d["provider"]["id"],
+        d["provider"]["name"],
+        d["provider"]["org_number"],
+        d["provider"]["ownership"],
+        d["committee"]["id"],
+        d["committee"]["name"],
+        area.get("id", ""),
+        area.get("name", ""),
+        d["summary"],
+        d["url"],
+    ]
 
 
 def agreement(a: Agreement) -> dict:
-    return {"reference": a.reference, "route": a.route.value,
-            "committee": committee(a.committee), "service_area": service_area(a.service_area),
-            "starts_on": iso(a.starts_on), "ends_on": iso(a.ends_on)}
+    return {
+        "reference": a.reference,
+        "route": a.route.value,
+        "committee": committee(a.committee),
+        "service_area": service_area(a.service_area),
+        "starts_on": iso(a.starts_on),
+        "ends_on": iso(a.ends_on),
+    }
 
 
 def provider(p: Provider, publication_count: int) -> dict:
@@ -122,39 +174,68 @@ def provider(p: Provider, publication_count: int) -> dict:
 def provider_detail(p: Provider, publication_count: int) -> dict:
     data = provider(p, publication_count)
     data["description"] = p.description or ""
-    data["agreements"] = [agreement(a) for a in sorted(
-        p.agreements, key=lambda a: (a.service_area.name, a.starts_on, a.reference))]
+    data["agreements"] = [
+        agreement(a)
+        for a in sorted(p.agreements, key=lambda a: (a.service_area.name, a.starts_on, a.reference))
+    ]
     data["publications_url"] = url_for("api.publications", provider=p.id, _external=True)
     data["feed_url"] = url_for("public.feed", provider=p.id, _external=True)
     return data
 
 
-PROVIDER_CSV = ["id", "name", "org_number", "ownership", "website", "service_areas",
-                "publication_count", "url"]
+PROVIDER_CSV = [
+    "id",
+    "name",
+    "org_number",
+    "ownership",
+    "website",
+    "service_areas",
+    "publication_count",
+    "url",
+]
 
 
 def provider_row(p: Provider, publication_count: int) -> list:
     d = provider(p, publication_count)
-    return [d["id"], d["name"], d["org_number"], d["ownership"], d["website"] or "",
-            "; ".join(d["service_areas"]), d["publication_count"], d["url"]]
+    return [
+        d["id"],
+        d["name"],
+        d["org_number"],
+        d["ownership"],
+        d["website"] or "",
+        "; ".join(d["service_areas"]),
+        d["publication_count"],
+        d["url"],
+    ]
 
 
 def comparison(c: comparing.Comparison) -> dict:
     r = c.request
     return {
-        "request": {"id": r.id, "title": r.title, "registration_number": r.registration_number,
-                    "service_area": service_area(r.service_area),
-                    "committee": committee(r.committee)},
-        "columns": [{"key": col.key, "label": col.label, "type": col.type,
-                     "unit": col.unit or None} for col in c.columns],
+        "request": {
+            "id": r.id,
+            "title": r.title,
+            "registration_number": r.registration_number,
+            "service_area": service_area(r.service_area),
+            "committee": committee(r.committee),
+        },
+        "columns": [
+            {"key": col.key, "label": col.label, "type": col.type, "unit": col.unit or None}
+            for col in c.columns
+        ],
         "rows": [
-            {"provider": provider_ref(row.provider),
-             "status": row.status,
-             "publication_id": row.publication.id if row.publication else None,
-             "url": url_for("public.publication", publication_id=row.publication.id,
-                            _external=True) if row.publication else None,
-             "values": {cell.column.key: cell.value for cell in row.cells},
-             "statuses": {cell.column.key: _cell_status(cell) for cell in row.cells}}
+            {
+                "provider": provider_ref(row.provider),
+                "status": row.status,
+                "publication_id": row.publication.id if row.publication else None,
+                "url": url_for(
+                    "public.publication", publication_id=row.publication.id, _external=True
+                )
+                if row.publication
+                else None,
+                "values": {cell.column.key: cell.value for cell in row.cells},
+                "statuses": {cell.column.key: _cell_status(cell) for cell in row.cells},
+            }
             for row in c.rows
         ],
         "url": url_for("public.compare", request_id=r.id, _external=True),
@@ -175,9 +256,19 @@ def comparison_csv(c: comparing.Comparison) -> tuple[list[str], list[list]]:
         values = []
         for col in c.columns:
             value = row["values"][col.key]
-            values.append("" if value is None else str(value).lower()
-                          if isinstance(value, bool) else value)
-        rows.append([row["provider"]["id"], row["provider"]["name"],
-                     row["provider"]["org_number"], row["provider"]["ownership"],
-                     row["status"], *values, row["publication_id"] or "", row["url"] or ""])
+            values.append(
+                "" if value is None else str(value).lower() if isinstance(value, bool) else value
+            )
+        rows.append(
+            [
+                row["provider"]["id"],
+                row["provider"]["name"],
+                row["provider"]["org_number"],
+                row["provider"]["ownership"],
+                row["status"],
+                *values,
+                row["publication_id"] or "",
+                row["url"] or "",
+            ]
+        )
     return header, rows

@@ -58,7 +58,9 @@ def _csv(header: list[str], rows: Iterable[list], filename: str) -> Response:
     changed = search.last_modified()
     etag = hashlib.sha1(f"{changed}|{request.full_path}|{get_locale()}".encode()).hexdigest()
     if request.if_none_match.contains_weak(etag) or (
-        not request.if_none_match and changed is not None and request.if_modified_since
+        not request.if_none_match
+        and changed is not None
+        and request.if_modified_since
         and changed.replace(microsecond=0) <= request.if_modified_since
     ):
         response = Response(status=304)
@@ -78,8 +80,11 @@ def _csv(header: list[str], rows: Iterable[list], filename: str) -> Response:
                 out.truncate()
         yield out.getvalue()
 
-    response = Response(stream_with_context(generate()), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response = Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
     response.set_etag(etag, weak=True)
     response.last_modified = changed
     response.cache_control.public = True
@@ -97,9 +102,13 @@ def _page_links(endpoint: str, page: int, pages: int, args: dict) -> dict:
     def link(n: int) -> str:
         return url_for(endpoint, _external=True, **{**args, "page": n})
 
-    return {"self": link(page), "first": link(1), "last": link(pages),
-            "prev": link(page - 1) if page > 1 else None,
-            "next": link(page + 1) if page < pages else None}
+    return {
+        "self": link(page),
+        "first": link(1),
+        "last": link(pages),
+        "prev": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
 
 
 # --- index and description ---------------------------------------------------------------
@@ -107,15 +116,18 @@ def _page_links(endpoint: str, page: int, pages: int, args: dict) -> dict:
 
 @bp.get("/")
 def index():
-    return _json({
-        "openapi": url_for("api.openapi", _external=True),
-        "publications": url_for("api.publications", _external=True),
-        "providers": url_for("api.providers", _external=True),
-        "committees": url_for("api.committees", _external=True),
-        "service_areas": url_for("api.service_areas", _external=True),
-        "comparisons": url_for("api.comparisons", _external=True),
-        "feed": url_for("public.feed", _external=True),
-    }, last_modified=False)
+    return _json(
+        {
+            "openapi": url_for("api.openapi", _external=True),
+            "publications": url_for("api.publications", _external=True),
+            "providers": url_for("api.providers", _external=True),
+            "committees": url_for("api.committees", _external=True),
+            "service_areas": url_for("api.service_areas", _external=True),
+            "comparisons": url_for("api.comparisons", _external=True),
+            "feed": url_for("public.feed", _external=True),
+        },
+        last_modified=False,
+    )
 
 
 @bp.get("/openapi.json")
@@ -137,15 +149,17 @@ def publications():
     page, per_page = search.parse_page(request.args), search.parse_per_page(request.args)
     results = search.search(filters, sort=sort, page=page, per_page=per_page)
     args = {**filters.args(), "sort": sort, "per_page": per_page}
-    return _json({
-        "items": [serialize.publication(p) for p in results.items],
-        "page": page,
-        "per_page": per_page,
-        "total": results.total,
-        "total_capped": results.capped,
-        "pages": results.pages,
-        "links": _page_links("api.publications", page, results.pages, args),
-    })
+    return _json(
+        {
+            "items": [serialize.publication(p) for p in results.items],
+            "page": page,
+            "per_page": per_page,
+            "total": results.total,
+            "total_capped": results.capped,
+            "pages": results.pages,
+            "links": _page_links("api.publications", page, results.pages, args),
+        }
+    )
 
 
 @bp.get("/publications.csv")
@@ -174,11 +188,15 @@ def _provider_query():
         conditions.append(Provider.agreements.any(Agreement.service_area_id == area))
     if ownership is not None:
         conditions.append(Provider.ownership == ownership)
-    query = sa.select(Provider).where(*conditions).options(
-        joinedload(Provider.agreements).joinedload(Agreement.service_area))
+    query = (
+        sa.select(Provider)
+        .where(*conditions)
+        .options(joinedload(Provider.agreements).joinedload(Agreement.service_area))
+    )
     count = sa.select(sa.func.count(Provider.id)).where(*conditions)
-    args = {k: v for k, v in (("service_area", area),
-                              ("ownership", ownership and ownership.value)) if v}
+    args = {
+        k: v for k, v in (("service_area", area), ("ownership", ownership and ownership.value)) if v
+    }
     return query, count, args
 
 
@@ -191,18 +209,25 @@ def providers():
     query, count, args = _provider_query()
     page, per_page = search.parse_page(request.args), search.parse_per_page(request.args)
     total = db.session.scalar(count) or 0
-    found = db.session.scalars(query.order_by(Provider.name, Provider.id)
-                               .limit(per_page).offset((page - 1) * per_page)).unique().all()
+    found = (
+        db.session.scalars(
+            query.order_by(Provider.name, Provider.id).limit(per_page).offset((page - 1) * per_page)
+        )
+        .unique()
+        .all()
+    )
     counts = _publication_counts()
     pages = max(1, -(-total // per_page))
-    return _json({
-        "items": [serialize.provider(p, counts.get(p.id, 0)) for p in found],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-        "pages": pages,
-        "links": _page_links("api.providers", page, pages, {**args, "per_page": per_page}),
-    })
+    return _json(
+        {
+            "items": [serialize.provider(p, counts.get(p.id, 0)) for p in found],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": pages,
+            "links": _page_links("api.providers", page, pages, {**args, "per_page": per_page}),
+        }
+    )
 
 
 @bp.get("/providers.csv")
@@ -210,9 +235,11 @@ def providers_csv():
     query, _count, _args = _provider_query()
     counts = _publication_counts()
     found = db.session.scalars(query.order_by(Provider.name, Provider.id)).unique().all()
-    return _csv(serialize.PROVIDER_CSV,
-                (serialize.provider_row(p, counts.get(p.id, 0)) for p in found),
-                "utforare.csv")
+    return _csv(
+        serialize.PROVIDER_CSV,
+        (serialize.provider_row(p, counts.get(p.id, 0)) for p in found),
+        "utforare.csv",
+    )
 
 
 @bp.get("/providers/<int:provider_id>")
@@ -242,13 +269,22 @@ def service_areas():
 @bp.get("/comparisons")
 def comparisons():
     area = search.parse_int(request.args, "service_area")
-    return _json({"items": [
-        {"request_id": r.id, "title": r.title, "registration_number": r.registration_number,
-         "service_area": serialize.service_area(a), "published_answers": n,
-         "api_url": url_for("api.comparison", request_id=r.id, _external=True),
-         "url": url_for("public.compare", request_id=r.id, _external=True)}
-        for r, a, n in comparing.comparable_requests(area)
-    ]})
+    return _json(
+        {
+            "items": [
+                {
+                    "request_id": r.id,
+                    "title": r.title,
+                    "registration_number": r.registration_number,
+                    "service_area": serialize.service_area(a),
+                    "published_answers": n,
+                    "api_url": url_for("api.comparison", request_id=r.id, _external=True),
+                    "url": url_for("public.compare", request_id=r.id, _external=True),
+                }
+                for r, a, n in comparing.comparable_requests(area)
+            ]
+        }
+    )
 
 
 def _comparison() -> comparing.Comparison:

@@ -102,8 +102,9 @@ def forgot_password():
         # the answer nor its timing tells whether the address has an account.
         if user is not None and user.active:
             link = url_for("auth.reset_password", token=reset_token(user), _external=True)
-            mail.send_in_background(mail.queue(user.email, _("Välj nytt lösenord i Insyn"),
-                                               "password_reset", link=link))
+            mail.send_in_background(
+                mail.queue(user.email, _("Välj nytt lösenord i Insyn"), "password_reset", link=link)
+            )
             audit.record("auth.reset_requested", user, actor=user)
         else:
             audit.record("auth.reset_requested_unknown", actor=None, email=email)

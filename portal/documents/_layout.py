@@ -21,16 +21,29 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph
 
-MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-          "september", "oktober", "november", "december")
+MONTHS = (
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
 
 
 def long_date(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def new_document(*, title: str, subtitle: str, municipality: str, author: str,
-                 landscape: bool = False) -> Document:
+def new_document(
+    *, title: str, subtitle: str, municipality: str, author: str, landscape: bool = False
+) -> Document:
     document = Document()
     props = document.core_properties
     props.title, props.author, props.subject = title, author, subtitle
@@ -80,6 +93,7 @@ def add_toc(document: Document, heading: str = "Innehåll") -> None:
 
 def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> None:
     """A complex field (begin, instruction, separate, cached result, end) in ``paragraph``."""
+
     def char(kind: str):
         run = paragraph.add_run()
         element = OxmlElement("w:fldChar")
@@ -99,8 +113,12 @@ def add_field(paragraph: Paragraph, instruction: str, placeholder: str = "") -> 
     char("end")
 
 
-def add_table(document: Document, header: Sequence[str], rows: Iterable[Sequence],
-              widths: Sequence[float] | None = None):
+def add_table(
+    document: Document,
+    header: Sequence[str],
+    rows: Iterable[Sequence],
+    widths: Sequence[float] | None = None,
+):
     table = document.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.LEFT

@@ -53,8 +53,11 @@ def timetable(item: FollowUpItem) -> str:
 
 
 def feedback(item: FollowUpItem) -> str:
-    to = [("nämnden", item.feedback_committee), ("utföraren", item.feedback_provider),
-          ("allmänheten", item.feedback_public)]
+    to = [
+        ("nämnden", item.feedback_committee),
+        ("utföraren", item.feedback_provider),
+        ("allmänheten", item.feedback_public),
+    ]
     return ", ".join(name for name, on in to if on) or "–"
 
 
@@ -94,11 +97,23 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
     if plan.items:
         add_table(
             document,
-            ["Vad som följs upp", "Form", "Ansvarig", "Tidplan", "Återkoppling till",
-             "Fokusområden"],
+            [
+                "Vad som följs upp",
+                "Form",
+                "Ansvarig",
+                "Tidplan",
+                "Återkoppling till",
+                "Fokusområden",
+            ],
             (
-                [subject(i), FORMS[i.form], i.responsible, timetable(i), feedback(i),
-                 i.focus_areas or "–"]
+                [
+                    subject(i),
+                    FORMS[i.form],
+                    i.responsible,
+                    timetable(i),
+                    feedback(i),
+                    i.focus_areas or "–",
+                ]
                 for i in plan.items
             ),
             widths=[6.5, 3.5, 3.0, 4.0, 3.5, 4.5],

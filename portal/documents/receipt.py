@@ -115,9 +115,9 @@ def receipt(version: SubmissionVersion) -> bytes:
     else:
         document.add_paragraph("Inga filer bifogades.")
 
-    document.add_paragraph(
-        f"Kvittot skapades {moment(utcnow())} av Insyn, {municipality}."
-    ).runs[0].italic = True
+    document.add_paragraph(f"Kvittot skapades {moment(utcnow())} av Insyn, {municipality}.").runs[
+        0
+    ].italic = True
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -38,8 +38,20 @@ KIND_WORDS = {
 
 
 def _long_date(day: date) -> str:
-    months = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
-              "september", "oktober", "november", "december")
+    months = (
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    )
     return f"{day.day} {months[day.month - 1]} {day.year}"
 
 

@@ -90,8 +90,10 @@ class PlanStatus:
     @property
     def line(self) -> str:
         s = self.submission
-        parts = [f"{s.registration_number}: {s.title}" if s.registration_number else s.title,
-                 self.state]
+        parts = [
+            f"{s.registration_number}: {s.title}" if s.registration_number else s.title,
+            self.state,
+        ]
         if self.measures:
             parts.append(f"{self.done} av {self.measures} åtgärder genomförda")
         if self.late:
@@ -161,11 +163,15 @@ def _active_during(year: int):
 
 def _measures(submission: Submission, on: date) -> tuple[int, int, int]:
     version = submission.latest
-    measures = [m for m in ((version.answers or {}).get("measures") or [])
-                if isinstance(m, dict)] if version else []
+    measures = (
+        [m for m in ((version.answers or {}).get("measures") or []) if isinstance(m, dict)]
+        if version
+        else []
+    )
     done = sum(1 for m in measures if m.get("status") == "done")
     late = sum(
-        1 for m in measures
+        1
+        for m in measures
         if m.get("status") != "done" and str(m.get("due") or "9999") < on.isoformat()
     )
     return len(measures), done, late
@@ -175,7 +181,8 @@ def collect(committee: Committee, year: int, on: date | None = None) -> YearlyRe
     on = on or today()
     start, end = date(year, 1, 1), date(year, 12, 31)
     agreements = [
-        a for a in db.session.scalars(
+        a
+        for a in db.session.scalars(
             sa.select(Agreement)
             .where(Agreement.committee_id == committee.id, _active_during(year))
             .order_by(Agreement.reference)
@@ -184,12 +191,17 @@ def collect(committee: Committee, year: int, on: date | None = None) -> YearlyRe
     ]
     reports = []
     for agreement in agreements:
-        findings = list(db.session.scalars(
-            sa.select(Finding)
-            .where(Finding.agreement_id == agreement.id,
-                   Finding.assessed_on >= start, Finding.assessed_on <= end)
-            .order_by(Finding.assessed_on, Finding.id)
-        ))
+        findings = list(
+            db.session.scalars(
+                sa.select(Finding)
+                .where(
+                    Finding.agreement_id == agreement.id,
+                    Finding.assessed_on >= start,
+                    Finding.assessed_on <= end,
+                )
+                .order_by(Finding.assessed_on, Finding.id)
+            )
+        )
         all_finding_ids = sa.select(Finding.id).where(Finding.agreement_id == agreement.id)
         plans = db.session.scalars(
             sa.select(Submission)
@@ -203,42 +215,54 @@ def collect(committee: Committee, year: int, on: date | None = None) -> YearlyRe
                     sa.and_(
                         Submission.agreement_id.is_(None),
                         Submission.finding_id.is_(None),
-                        sa.or_(Submission.service_area_id.is_(None),
-                               Submission.service_area_id == agreement.service_area_id),
+                        sa.or_(
+                            Submission.service_area_id.is_(None),
+                            Submission.service_area_id == agreement.service_area_id,
+                        ),
                     ),
                 ),
                 Submission.state != ReviewState.WITHDRAWN,
                 Submission.created_at <= _end_of(end),
-                sa.or_(Submission.state != ReviewState.CLOSED,
-                       Submission.decided_at >= _start_of(start)),
+                sa.or_(
+                    Submission.state != ReviewState.CLOSED,
+                    Submission.decided_at >= _start_of(start),
+                ),
             )
             .order_by(Submission.created_at)
         ).all()
         deviations = Counter()
         for (answers,) in db.session.execute(
-            sa.select(_latest_answers())
-            .where(
+            sa.select(_latest_answers()).where(
                 Submission.kind == SubmissionKind.DEVIATION_REPORT,
                 Submission.committee_id == committee.id,
                 Submission.provider_id == agreement.provider_id,
-                sa.or_(Submission.service_area_id.is_(None),
-                       Submission.service_area_id == agreement.service_area_id),
+                sa.or_(
+                    Submission.service_area_id.is_(None),
+                    Submission.service_area_id == agreement.service_area_id,
+                ),
                 Submission.submitted_at >= _start_of(start),
                 Submission.submitted_at <= _end_of(end),
             )
         ):
             deviations[(answers or {}).get("severity", "")] += 1
-        reports.append(AgreementReport(
-            agreement, findings, [PlanStatus(p, *_measures(p, on)) for p in plans], deviations,
-        ))
+        reports.append(
+            AgreementReport(
+                agreement,
+                findings,
+                [PlanStatus(p, *_measures(p, on)) for p in plans],
+                deviations,
+            )
+        )
     return YearlyReport(committee, year, reports, on)
 
 
 def _latest_answers():
     return (
         sa.select(SubmissionVersion.answers)
-        .where(SubmissionVersion.submission_id == Submission.id,
-               SubmissionVersion.submitted_at.is_not(None))
+        .where(
+            SubmissionVersion.submission_id == Submission.id,
+            SubmissionVersion.submitted_at.is_not(None),
+        )
         .order_by(SubmissionVersion.number.desc())
         .limit(1)
         .scalar_subquery()
@@ -257,8 +281,10 @@ def deviation_text(counter: Counter) -> str:
     if not counter:
         return "Inga avvikelser rapporterade under året."
     total = sum(counter.values())
-    parts = [f"{n} med allvarlighetsgrad {SEVERITY.get(k, k or 'ej angiven')}"
-             for k, n in counter.most_common()]
+    parts = [
+        f"{n} med allvarlighetsgrad {SEVERITY.get(k, k or 'ej angiven')}"
+        for k, n in counter.most_common()
+    ]
     counted = "1 avvikelse rapporterad" if total == 1 else f"{total} avvikelser rapporterade"
     return f"{counted} under året: " + ", ".join(parts) + "."
 
@@ -293,11 +319,23 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
     if report.agreements:
         add_table(
             document,
-            ["Avtal", "Utförare", "Verksamhetsområde", "Uppfyller kraven", "Brister",
-             "Åtgärdsplaner"],
+            [
+                "Avtal",
+                "Utförare",
+                "Verksamhetsområde",
+                "Uppfyller kraven",
+                "Brister",
+                "Åtgärdsplaner",
+            ],
             (
-                [r.agreement.reference, r.agreement.provider.name, r.agreement.service_area.name,
-                 r.meets, "Ja" if r.deficiencies else "Inga", r.plan_summary]
+                [
+                    r.agreement.reference,
+                    r.agreement.provider.name,
+                    r.agreement.service_area.name,
+                    r.meets,
+                    "Ja" if r.deficiencies else "Inga",
+                    r.plan_summary,
+                ]
                 for r in report.agreements
             ),
             widths=[2.5, 3.8, 3.0, 2.4, 1.8, 3.5],
@@ -316,17 +354,26 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
     for r in report.agreements:
         a = r.agreement
         document.add_heading(f"{a.reference}: {a.provider.name}", level=2)
-        add_facts(document, [
-            ("Utförare", f"{a.provider.name} ({a.provider.org_number}), "
-                         f"{OWNERSHIP.get(a.provider.ownership.value, '')}"),
-            ("Verksamhetsområde", a.service_area.name),
-            ("Avtalsform", ROUTES.get(a.route.value, a.route.value)),
-            ("Period", f"{a.starts_on.isoformat()} – "
-                       f"{a.ends_on.isoformat() if a.ends_on else 'tills vidare'}"),
-            ("Årligt värde", kronor(a.yearly_value_sek)),
-            ("Strategiskt", r.strategic_basis),
-            ("Avtalsansvarig", a.responsible_officer),
-        ])
+        add_facts(
+            document,
+            [
+                (
+                    "Utförare",
+                    f"{a.provider.name} ({a.provider.org_number}), "
+                    f"{OWNERSHIP.get(a.provider.ownership.value, '')}",
+                ),
+                ("Verksamhetsområde", a.service_area.name),
+                ("Avtalsform", ROUTES.get(a.route.value, a.route.value)),
+                (
+                    "Period",
+                    f"{a.starts_on.isoformat()} – "
+                    f"{a.ends_on.isoformat() if a.ends_on else 'tills vidare'}",
+                ),
+                ("Årligt värde", kronor(a.yearly_value_sek)),
+                ("Strategiskt", r.strategic_basis),
+                ("Avtalsansvarig", a.responsible_officer),
+            ],
+        )
         document.add_heading("Väsentliga kvalitetskrav", level=3)
         add_text(document, a.quality_requirements, "Inga krav angivna i registret.")
         document.add_heading("Uppfyller utföraren kraven?", level=3)
@@ -335,8 +382,11 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
         else:
             document.add_paragraph(
                 f"{r.meets}, enligt bedömningen {long_date(r.latest.assessed_on)}."
-                + (f" Antal bedömningar under året: {len(r.findings)}."
-                   if len(r.findings) > 1 else "")
+                + (
+                    f" Antal bedömningar under året: {len(r.findings)}."
+                    if len(r.findings) > 1
+                    else ""
+                )
             )
         document.add_heading("Iakttagna brister", level=3)
         add_text(document, r.deficiencies, "Inga brister har iakttagits.")

@@ -103,8 +103,15 @@ def _measure_rows(submission: Submission | None, posted: Posted | None, extra: i
         extra = max(extra, MEASURE_ROWS_EMPTY)
     start = max((row["index"] for row in rows), default=-1) + 1
     rows += [
-        {"index": start + n, "description": "", "owner": "", "due": "", "status": "planned",
-         "done_on": "", "evidence": None}
+        {
+            "index": start + n,
+            "description": "",
+            "owner": "",
+            "due": "",
+            "status": "planned",
+            "done_on": "",
+            "evidence": None,
+        }
         for n in range(extra)
     ]
     return rows
@@ -127,8 +134,11 @@ def _error_items(sheet: Sheet, errors: dict[str, str]) -> list[tuple[str, str, s
     for key, message in errors.items():
         if key.startswith("m-"):
             _prefix, index, name = key.split("-", 2)
-            label = _("Åtgärd %(n)s, %(field)s", n=int(index) + 1,
-                      field=MEASURE_FIELD_LABELS.get(name, name))
+            label = _(
+                "Åtgärd %(n)s, %(field)s",
+                n=int(index) + 1,
+                field=MEASURE_FIELD_LABELS.get(name, name),
+            )
             items.append((key, label, message))
         elif key == "note":
             items.append(("note", _("Kommentar"), message))
@@ -216,26 +226,42 @@ def _after_save(submission: Submission, sheet: Sheet, posted: Posted, outcome: O
     if outcome.sent:
         version = submission.submitted_versions[-1]
         if submission.state == S.APPROVED:
-            flash(_("Lägesrapporten är inskickad. Kommunen har fått den som version %(n)d.",
-                    n=version.number), "info")
+            flash(
+                _(
+                    "Lägesrapporten är inskickad. Kommunen har fått den som version %(n)d.",
+                    n=version.number,
+                ),
+                "info",
+            )
         else:
-            flash(_("Tack! Kommunen har tagit emot det ni skickade. Diarienummer: %(number)s.",
-                    number=submission.registration_number), "info")
-        return redirect(url_for("provider.receipt", submission_id=submission.id,
-                                number=version.number), 303)
+            flash(
+                _(
+                    "Tack! Kommunen har tagit emot det ni skickade. Diarienummer: %(number)s.",
+                    number=submission.registration_number,
+                ),
+                "info",
+            )
+        return redirect(
+            url_for("provider.receipt", submission_id=submission.id, number=version.number), 303
+        )
     if outcome.problems:
         if posted.action == "submit":
-            message = _("Inget är inskickat än. Utkastet är sparat; rätta det som är markerat "
-                        "och skicka in igen.")
+            message = _(
+                "Inget är inskickat än. Utkastet är sparat; rätta det som är markerat "
+                "och skicka in igen."
+            )
         else:
-            message = _("Utkastet är sparat, men några uppgifter behöver rättas innan ni kan "
-                        "skicka in.")
+            message = _(
+                "Utkastet är sparat, men några uppgifter behöver rättas innan ni kan skicka in."
+            )
         flash(message, "warning")
         status = outcome.refused_status or 422
         return _render(sheet, submission, posted=posted, outcome=outcome, status=status)
     if posted.action == "add_measure":
-        return redirect(url_for("provider.answer", submission_id=submission.id, rader=1,
-                                _anchor="atgarder"), 303)
+        return redirect(
+            url_for("provider.answer", submission_id=submission.id, rader=1, _anchor="atgarder"),
+            303,
+        )
     flash(_("Utkastet är sparat. Ni och era kollegor kan fortsätta på det senare."), "info")
     return redirect(url_for("provider.answer", submission_id=submission.id), 303)
 
@@ -246,10 +272,16 @@ def _already_sent(submission: Submission):
     submission = db.session.get(Submission, submission.id)
     if submission.submitted_versions and submission.state != S.WITHDRAWN:
         version = submission.submitted_versions[-1]
-        flash(_("Det här är redan inskickat (diarienummer %(number)s). Här är kvittot.",
-                number=submission.registration_number), "info")
-        return redirect(url_for("provider.receipt", submission_id=submission.id,
-                                number=version.number), 303)
+        flash(
+            _(
+                "Det här är redan inskickat (diarienummer %(number)s). Här är kvittot.",
+                number=submission.registration_number,
+            ),
+            "info",
+        )
+        return redirect(
+            url_for("provider.receipt", submission_id=submission.id, number=version.number), 303
+        )
     flash(_("Ärendet kan inte ändras längre."), "info")
     return redirect(url_for("provider.submission", submission_id=submission.id), 303)
 
@@ -268,9 +300,14 @@ def _save(submission: Submission, sheet: Sheet, posted: Posted):
         return _already_sent(submission)
     except DraftConflict:
         db.session.rollback()
-        flash(_("Ärendet har ändrats sedan du öppnade sidan, av en kollega eller av kommunen, "
+        flash(
+            _(
+                "Ärendet har ändrats sedan du öppnade sidan, av en kollega eller av kommunen, "
                 "så dina ändringar är inte sparade. Dina uppgifter står kvar nedan (bifogade filer "
-                "behöver väljas igen). Jämför med ärendet och spara igen."), "warning")
+                "behöver väljas igen). Jämför med ärendet och spara igen."
+            ),
+            "warning",
+        )
         return _render(sheet, submission, posted=posted, status=409, conflict=True)
     except workflow.WorkflowError as problem:
         db.session.rollback()
@@ -325,13 +362,23 @@ def new_deviation():
     agreement_spec = _spec(sheet, "agreement_id")
     chosen = {str(a.id): a for a in agreements}.get(posted.values.get("agreement_id", ""))
     if chosen is None:
-        message = _("Välj vilket avtal avvikelsen gäller.") if agreement_spec else _(
-            "Er organisation har inget avtal registrerat. Kontakta kommunen.")
-        return _render_new(sheet, SubmissionKind.DEVIATION_REPORT, posted.values, posted=posted,
-                           errors={"agreement_id": message}, status=422)
+        message = (
+            _("Välj vilket avtal avvikelsen gäller.")
+            if agreement_spec
+            else _("Er organisation har inget avtal registrerat. Kontakta kommunen.")
+        )
+        return _render_new(
+            sheet,
+            SubmissionKind.DEVIATION_REPORT,
+            posted.values,
+            posted=posted,
+            errors={"agreement_id": message},
+            status=422,
+        )
     submission = _create_once(
         lambda: start_deviation_report(
-            current_user._get_current_object(), chosen,
+            current_user._get_current_object(),
+            chosen,
             posted.values.get("title", "").strip()[:300],
         )
     )
@@ -404,10 +451,12 @@ def new_action_plan():
     draft = Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=current_user.provider_id)
     sheet = sheet_for(draft, [])
     if request.method == "GET":
-        title = (f"{_('Åtgärdsplan')}: {deviation.title}" if deviation
-                 else f"{_('Åtgärdsplan')}: {finding.agreement.reference}")
-        return _render_new(sheet, SubmissionKind.ACTION_PLAN, {"title": title[:300]},
-                           basis=basis)
+        title = (
+            f"{_('Åtgärdsplan')}: {deviation.title}"
+            if deviation
+            else f"{_('Åtgärdsplan')}: {finding.agreement.reference}"
+        )
+        return _render_new(sheet, SubmissionKind.ACTION_PLAN, {"title": title[:300]}, basis=basis)
     posted = read_posted(sheet, request.form)
     submission = _create_once(
         lambda: start_action_plan(

@@ -122,19 +122,36 @@ def deviation_rows(submission: Submission, answers: dict) -> list[AnswerRow]:
     agreement = submission.agreement
     occurred = answers.get("occurred_on", "")
     return [
-        AnswerRow("category", str(_l("Typ av händelse")),
-                  str(CATEGORY_LABELS.get(answers.get("category"), _l("Inget svar")))),
-        AnswerRow("severity", str(_l("Allvarlighetsgrad")),
-                  str(SEVERITY_LABELS.get(answers.get("severity"), _l("Inget svar")))),
-        AnswerRow("occurred_on", str(_l("När hände det?")),
-                  occurred or str(_l("Inget svar"))),
-        AnswerRow("agreement_id", str(_l("Avtal och verksamhet")),
-                  f"{agreement.reference} – {agreement.service_area.name}" if agreement
-                  else str(_l("Inget svar"))),
-        AnswerRow("description", str(_l("Vad hände?")),
-                  answers.get("description") or str(_l("Inget svar")), multiline=True),
-        AnswerRow("immediate_measures", str(_l("Vilka åtgärder vidtogs direkt?")),
-                  answers.get("immediate_measures") or str(_l("Inget svar")), multiline=True),
+        AnswerRow(
+            "category",
+            str(_l("Typ av händelse")),
+            str(CATEGORY_LABELS.get(answers.get("category"), _l("Inget svar"))),
+        ),
+        AnswerRow(
+            "severity",
+            str(_l("Allvarlighetsgrad")),
+            str(SEVERITY_LABELS.get(answers.get("severity"), _l("Inget svar"))),
+        ),
+        AnswerRow("occurred_on", str(_l("När hände det?")), occurred or str(_l("Inget svar"))),
+        AnswerRow(
+            "agreement_id",
+            str(_l("Avtal och verksamhet")),
+            f"{agreement.reference} – {agreement.service_area.name}"
+            if agreement
+            else str(_l("Inget svar")),
+        ),
+        AnswerRow(
+            "description",
+            str(_l("Vad hände?")),
+            answers.get("description") or str(_l("Inget svar")),
+            multiline=True,
+        ),
+        AnswerRow(
+            "immediate_measures",
+            str(_l("Vilka åtgärder vidtogs direkt?")),
+            answers.get("immediate_measures") or str(_l("Inget svar")),
+            multiline=True,
+        ),
     ]
 
 
@@ -153,14 +170,18 @@ def answer_rows(submission: Submission, version: SubmissionVersion | None) -> li
         for request_field in submission.request.fields:
             key = request_field.key
             if request_field.type == FieldType.FILE:
-                rows.append(AnswerRow(key, request_field.label, "", files_in(version, key),
-                                      is_file=True))
+                rows.append(
+                    AnswerRow(key, request_field.label, "", files_in(version, key), is_file=True)
+                )
             else:
-                rows.append(AnswerRow(
-                    key, request_field.label,
-                    display_value(request_field.type, answers.get(key), request_field.unit),
-                    multiline=request_field.type == FieldType.TEXT,
-                ))
+                rows.append(
+                    AnswerRow(
+                        key,
+                        request_field.label,
+                        display_value(request_field.type, answers.get(key), request_field.unit),
+                        multiline=request_field.type == FieldType.TEXT,
+                    )
+                )
     return rows
 
 

@@ -73,33 +73,67 @@ def spec_for_field(request_field: RequestField) -> Spec:
 def deviation_specs(agreements: list[Agreement], *, title_editable: bool) -> list[Spec]:
     specs = []
     if title_editable:
-        specs.append(Spec(
-            "title", str(_l("Rubrik")), "line", max_length=LINE_MAX,
-            help=str(_l("Kort och utan namn, till exempel ”Fördröjd läkemedelsutdelning”.")),
-        ))
+        specs.append(
+            Spec(
+                "title",
+                str(_l("Rubrik")),
+                "line",
+                max_length=LINE_MAX,
+                help=str(_l("Kort och utan namn, till exempel ”Fördröjd läkemedelsutdelning”.")),
+            )
+        )
     if agreements:
-        specs.append(Spec(
-            "agreement_id", str(_l("Avtal och verksamhet")), "choice",
-            choices=tuple(
-                (str(a.id), f"{a.reference} – {a.service_area.name} ({a.committee.name})")
-                for a in agreements
-            ),
-        ))
+        specs.append(
+            Spec(
+                "agreement_id",
+                str(_l("Avtal och verksamhet")),
+                "choice",
+                choices=tuple(
+                    (str(a.id), f"{a.reference} – {a.service_area.name} ({a.committee.name})")
+                    for a in agreements
+                ),
+            )
+        )
     specs += [
-        Spec("category", str(_l("Typ av händelse")), "choice",
-             choices=tuple((k, str(v)) for k, v in CATEGORY_LABELS.items()),
-             help=str(_l("Klagomål: någon har klagat på verksamheten. Fel: något blev fel i "
-                         "utförandet. Brist: verksamheten uppfyller inte ett krav. Avvikelse: "
-                         "något avvek från rutin, avtal eller föreskrift."))),
-        Spec("severity", str(_l("Allvarlighetsgrad")), "choice",
-             choices=tuple((k, str(v)) for k, v in SEVERITY_LABELS.items())),
+        Spec(
+            "category",
+            str(_l("Typ av händelse")),
+            "choice",
+            choices=tuple((k, str(v)) for k, v in CATEGORY_LABELS.items()),
+            help=str(
+                _l(
+                    "Klagomål: någon har klagat på verksamheten. Fel: något blev fel i "
+                    "utförandet. Brist: verksamheten uppfyller inte ett krav. Avvikelse: "
+                    "något avvek från rutin, avtal eller föreskrift."
+                )
+            ),
+        ),
+        Spec(
+            "severity",
+            str(_l("Allvarlighetsgrad")),
+            "choice",
+            choices=tuple((k, str(v)) for k, v in SEVERITY_LABELS.items()),
+        ),
         Spec("occurred_on", str(_l("När hände det?")), "date", not_in_future=True),
-        Spec("description", str(_l("Vad hände?")), "text",
-             help=str(_l("Beskriv händelsen utan namn, personnummer eller annat som kan "
-                         "identifiera den enskilda personen."))),
+        Spec(
+            "description",
+            str(_l("Vad hände?")),
+            "text",
+            help=str(
+                _l(
+                    "Beskriv händelsen utan namn, personnummer eller annat som kan "
+                    "identifiera den enskilda personen."
+                )
+            ),
+        ),
         Spec("immediate_measures", str(_l("Vilka åtgärder vidtogs direkt?")), "text"),
-        Spec("attachments", str(_l("Bilagor")), "file", required=False,
-             help=str(_l("Till exempel en händelseanalys. Ta bort personuppgifter först."))),
+        Spec(
+            "attachments",
+            str(_l("Bilagor")),
+            "file",
+            required=False,
+            help=str(_l("Till exempel en händelseanalys. Ta bort personuppgifter först.")),
+        ),
     ]
     return specs
 
@@ -214,8 +248,13 @@ def check(spec: Spec, raw: str, *, final: bool, files: int = 0) -> tuple[object,
         return "", None
     if spec.kind in ("line", "text"):
         if len(raw) > spec.max_length:
-            return raw, str(_l("Svaret får vara högst %(max)d tecken långt (nu %(n)d).",
-                               max=spec.max_length, n=len(raw)))
+            return raw, str(
+                _l(
+                    "Svaret får vara högst %(max)d tecken långt (nu %(n)d).",
+                    max=spec.max_length,
+                    n=len(raw),
+                )
+            )
         return raw, None
     if spec.kind == "number":
         value = parse_decimal(raw)
@@ -358,8 +397,11 @@ def _evaluate_measures(sheet, posted, final, errors, base_measures, valid_eviden
             value = (row[name] or "").strip()
             limit = TEXT_MAX if name == "description" else LINE_MAX
             if final and not value:
-                missing = _l("Beskriv åtgärden.") if name == "description" else _l(
-                    "Ange vem som ansvarar.")
+                missing = (
+                    _l("Beskriv åtgärden.")
+                    if name == "description"
+                    else _l("Ange vem som ansvarar.")
+                )
                 errors[f"m-{i}-{name}"] = str(missing)
             elif len(value) > limit:
                 errors[f"m-{i}-{name}"] = str(_l("Texten är för lång."))
@@ -377,7 +419,8 @@ def _evaluate_measures(sheet, posted, final, errors, base_measures, valid_eviden
             parsed = parse_date(done_on) if done_on else None
             if done_on and parsed is None:
                 errors[f"m-{i}-done_on"] = str(
-                    _l("Ange datum som ÅÅÅÅ-MM-DD, till exempel 2026-03-31."))
+                    _l("Ange datum som ÅÅÅÅ-MM-DD, till exempel 2026-03-31.")
+                )
             elif parsed and parsed > today():
                 errors[f"m-{i}-done_on"] = str(_l("Datumet kan inte vara senare än i dag."))
             elif final and not done_on:
@@ -385,7 +428,8 @@ def _evaluate_measures(sheet, posted, final, errors, base_measures, valid_eviden
             measure["done_on"] = parsed.isoformat() if parsed else done_on
             if final and evidence is None:
                 errors[f"m-{i}-evidence"] = str(
-                    _l("Bifoga underlag som visar att åtgärden är genomförd."))
+                    _l("Bifoga underlag som visar att åtgärden är genomförd.")
+                )
         if evidence is not None:
             measure["evidence"] = evidence
         measures.append(measure)
@@ -421,18 +465,23 @@ def identity_numbers(sheet: Sheet, posted: Posted) -> list[IdentityWarning]:
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("E-postadress"),
-        validators=[DataRequired(_l("Ange e-postadressen.")), Email(_l("Ange en giltig "
-                                                                        "e-postadress.")),
-                    Length(max=254)],
+        validators=[
+            DataRequired(_l("Ange e-postadressen.")),
+            Email(_l("Ange en giltig e-postadress.")),
+            Length(max=254),
+        ],
     )
     name = StringField(_l("Namn"), validators=[Length(max=200)])
     role = RadioField(
         _l("Behörighet"),
         choices=[
-            SelectChoice(Role.PROVIDER_USER.value,
-                         _l("Medarbetare: svarar på begäranden och rapporterar")),
-            SelectChoice(Role.PROVIDER_ADMIN.value,
-                         _l("Administratör: kan dessutom bjuda in och inaktivera kollegor")),
+            SelectChoice(
+                Role.PROVIDER_USER.value, _l("Medarbetare: svarar på begäranden och rapporterar")
+            ),
+            SelectChoice(
+                Role.PROVIDER_ADMIN.value,
+                _l("Administratör: kan dessutom bjuda in och inaktivera kollegor"),
+            ),
         ],
         default=Role.PROVIDER_USER.value,
         validators=[DataRequired(_l("Välj behörighet."))],

@@ -92,18 +92,25 @@ def invite():
         email = form.email.data.strip().lower()
         existing = db.session.scalar(sa.select(User).filter_by(email=email))
         if existing is not None and existing.provider_id == current_user.provider_id:
-            form.email.errors.append(_("%(email)s finns redan i er organisation.",
-                                       email=email))
+            form.email.errors.append(_("%(email)s finns redan i er organisation.", email=email))
             return render_template("provider/invite.html", form=form), 422
         if existing is not None:
             # Whether an address has an account elsewhere is not the inviter's to learn: the
             # same answer as for a new address, and the account holder is told instead.
-            audit.record("user.invite_existing_account", existing, email=email,
-                         provider=current_user.provider_id)
-            mail.queue(email, f"Inbjudan till Insyn för {current_user.provider.name}",
-                       "invitation_existing_account", user=existing,
-                       provider=current_user.provider,
-                       inviter=current_user.name or current_user.email)
+            audit.record(
+                "user.invite_existing_account",
+                existing,
+                email=email,
+                provider=current_user.provider_id,
+            )
+            mail.queue(
+                email,
+                f"Inbjudan till Insyn för {current_user.provider.name}",
+                "invitation_existing_account",
+                user=existing,
+                provider=current_user.provider,
+                inviter=current_user.name or current_user.email,
+            )
             db.session.commit()
             return _invitation_sent(email)
         user = User(
@@ -125,8 +132,14 @@ def invite():
 
 def _invitation_sent(email: str):
     days = current_app.config["INVITATION_MAX_AGE"] // 86400
-    flash(_("Inbjudan är skickad till %(email)s. Länken gäller i %(days)d dagar.",
-            email=email, days=days), "info")
+    flash(
+        _(
+            "Inbjudan är skickad till %(email)s. Länken gäller i %(days)d dagar.",
+            email=email,
+            days=days,
+        ),
+        "info",
+    )
     return redirect(url_for("provider.organisation"), 303)
 
 
@@ -157,14 +170,22 @@ def deactivate(user_id: int):
         end_all_sessions(user)
         audit.record("user.deactivate", user, email=user.email)
         db.session.commit()
-    flash(_("%(who)s är inaktiverad och kan inte längre logga in. Det hen har skickat in finns "
-            "kvar.", who=user.name or user.email), "info")
+    flash(
+        _(
+            "%(who)s är inaktiverad och kan inte längre logga in. Det hen har skickat in finns "
+            "kvar.",
+            who=user.name or user.email,
+        ),
+        "info",
+    )
     return redirect(url_for("provider.organisation"), 303)
 
 
 def _active_admins() -> int:
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(User).where(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(
             User.provider_id == current_user.provider_id,
             User.role == Role.PROVIDER_ADMIN,
             User.active.is_(True),

@@ -105,16 +105,19 @@ def _version(submission: Submission, number: int, *, submitted: bool = True) -> 
 def start():
     mine = _mine()
     waiting = db.session.scalars(
-        mine.where(Submission.state == S.DRAFT, Submission.deadline.is_not(None))
-        .order_by(Submission.deadline, Submission.id)
+        mine.where(Submission.state == S.DRAFT, Submission.deadline.is_not(None)).order_by(
+            Submission.deadline, Submission.id
+        )
     ).all()
     clarifications = db.session.scalars(
-        mine.where(Submission.state == S.CLARIFICATION_REQUESTED)
-        .order_by(Submission.deadline, Submission.id)
+        mine.where(Submission.state == S.CLARIFICATION_REQUESTED).order_by(
+            Submission.deadline, Submission.id
+        )
     ).all()
     own_drafts = db.session.scalars(
-        mine.where(Submission.state == S.DRAFT, Submission.deadline.is_(None))
-        .order_by(Submission.created_at.desc())
+        mine.where(Submission.state == S.DRAFT, Submission.deadline.is_(None)).order_by(
+            Submission.created_at.desc()
+        )
     ).all()
     deviations = db.session.scalars(
         mine.where(
@@ -130,8 +133,10 @@ def start():
             Submission.state.in_([S.SUBMITTED, S.APPROVED, S.CLARIFICATION_REQUESTED]),
         ).order_by(Submission.submitted_at)
     ).all()
-    plans = [(p, open_measures(p.submitted_versions[-1] if p.submitted_versions else None))
-             for p in plans]
+    plans = [
+        (p, open_measures(p.submitted_versions[-1] if p.submitted_versions else None))
+        for p in plans
+    ]
     decided = db.session.scalars(
         mine.where(Submission.decided_at.is_not(None))
         .order_by(Submission.decided_at.desc())

@@ -182,11 +182,14 @@ def public_answers(publication: Publication) -> list[Answer]:
             files = [d for d in documents if d.attachment.slot == f.key]
             if f.key not in keys and not (f.type == FieldType.FILE and files):
                 continue
-            answers.append(Answer(f.key, f.label, f.type.value, f.unit or "", stored.get(f.key),
-                                  files))
+            answers.append(
+                Answer(f.key, f.label, f.type.value, f.unit or "", stored.get(f.key), files)
+            )
         return answers
-    for key in sorted(keys, key=lambda k: list(REPORT_FIELDS).index(k)
-                      if k in REPORT_FIELDS else len(REPORT_FIELDS)):
+    for key in sorted(
+        keys,
+        key=lambda k: list(REPORT_FIELDS).index(k) if k in REPORT_FIELDS else len(REPORT_FIELDS),
+    ):
         label, field_type = REPORT_FIELDS.get(key, (key.replace("_", " ").capitalize(), "text"))
         answers.append(Answer(key, str(label), field_type, "", stored.get(key)))
     return answers

@@ -21,8 +21,9 @@ from portal import search
 API_MAX_AGE = 60
 
 
-def conditional(response: Response, *, last_modified: datetime | None = None,
-                max_age: int | None = None) -> Response:
+def conditional(
+    response: Response, *, last_modified: datetime | None = None, max_age: int | None = None
+) -> Response:
     """Add ETag and Last-Modified to a complete 200 response and answer 304 where the
     client's copy is current."""
     if request.method not in ("GET", "HEAD") or response.status_code != 200:
@@ -38,8 +39,9 @@ def conditional(response: Response, *, last_modified: datetime | None = None,
     return response.make_conditional(request)
 
 
-def cached(view: Callable | None = None, *, max_age: int | None = None,
-           data_dependent: bool = True):
+def cached(
+    view: Callable | None = None, *, max_age: int | None = None, data_dependent: bool = True
+):
     """Decorate a view whose response should carry validators.
 
     ``data_dependent``: the response shows publications, so Last-Modified is the last

@@ -139,8 +139,10 @@ def comparable_requests(service_area_id: int | None = None) -> list[tuple]:
     published = (
         sa.select(Submission.request_id, sa.func.count().label("n"))
         .join(Publication, Publication.submission_id == Submission.id)
-        .where(Publication.state == PublicationState.PUBLISHED,
-               Submission.kind == SubmissionKind.TRANSPARENCY_INFO)
+        .where(
+            Publication.state == PublicationState.PUBLISHED,
+            Submission.kind == SubmissionKind.TRANSPARENCY_INFO,
+        )
         .group_by(Submission.request_id)
         .subquery()
     )
@@ -148,8 +150,9 @@ def comparable_requests(service_area_id: int | None = None) -> list[tuple]:
         sa.select(InformationRequest, ServiceArea, published.c.n)
         .join(published, published.c.request_id == InformationRequest.id)
         .join(ServiceArea, InformationRequest.service_area_id == ServiceArea.id)
-        .order_by(ServiceArea.name, InformationRequest.created_at.desc(),
-                  InformationRequest.id.desc())
+        .order_by(
+            ServiceArea.name, InformationRequest.created_at.desc(), InformationRequest.id.desc()
+        )
     )
     if service_area_id is not None:
         query = query.where(InformationRequest.service_area_id == service_area_id)
@@ -162,19 +165,23 @@ def load_request(request_id: int) -> InformationRequest | None:
         sa.select(InformationRequest.id)
         .join(Submission, Submission.request_id == InformationRequest.id)
         .join(Publication, Publication.submission_id == Submission.id)
-        .where(InformationRequest.id == request_id,
-               InformationRequest.service_area_id.is_not(None),
-               InformationRequest.kind == SubmissionKind.TRANSPARENCY_INFO,
-               Publication.state == PublicationState.PUBLISHED)
+        .where(
+            InformationRequest.id == request_id,
+            InformationRequest.service_area_id.is_not(None),
+            InformationRequest.kind == SubmissionKind.TRANSPARENCY_INFO,
+            Publication.state == PublicationState.PUBLISHED,
+        )
         .limit(1)
     ).first()
     return db.session.get(InformationRequest, request_id) if rows else None
 
 
-def build(info_request: InformationRequest, sort: str = "provider",
-          order: str = "asc") -> Comparison:
-    columns = [Column(f) for f in info_request.fields
-               if f.for_publication and f.type != FieldType.FILE]
+def build(
+    info_request: InformationRequest, sort: str = "provider", order: str = "asc"
+) -> Comparison:
+    columns = [
+        Column(f) for f in info_request.fields if f.for_publication and f.type != FieldType.FILE
+    ]
     submissions = db.session.scalars(
         sa.select(Submission)
         .where(Submission.request_id == info_request.id)
@@ -185,22 +192,26 @@ def build(info_request: InformationRequest, sort: str = "provider",
         for p in db.session.scalars(
             sa.select(Publication).where(
                 Publication.submission_id.in_([s.id for s in submissions]),
-                Publication.state == PublicationState.PUBLISHED))
+                Publication.state == PublicationState.PUBLISHED,
+            )
+        )
     }
     rows = []
     for submission in submissions:
         publication = publications.get(submission.id)
         if publication is not None:
             answers = shown_answers(publication)
-            cells = [Cell(c, PUBLISHED, answers[c.key]) if c.key in answers
-                     else Cell(c, UNPUBLISHED) for c in columns]
+            cells = [
+                Cell(c, PUBLISHED, answers[c.key]) if c.key in answers else Cell(c, UNPUBLISHED)
+                for c in columns
+            ]
             rows.append(Row(submission, publication, PUBLISHED, cells))
         elif not submission.submitted_versions:
-            rows.append(Row(submission, None, NOT_ANSWERED,
-                            [Cell(c, NOT_ANSWERED) for c in columns]))
+            rows.append(
+                Row(submission, None, NOT_ANSWERED, [Cell(c, NOT_ANSWERED) for c in columns])
+            )
         else:
-            rows.append(Row(submission, None, UNPUBLISHED,
-                            [Cell(c, UNPUBLISHED) for c in columns]))
+            rows.append(Row(submission, None, UNPUBLISHED, [Cell(c, UNPUBLISHED) for c in columns]))
     keys = {c.key for c in columns}
     if sort not in keys and sort not in ("provider", "ownership"):
         sort = "provider"
@@ -218,8 +229,9 @@ def _sort(comparison: Comparison) -> None:
         comparison.rows = list(reversed(by_name)) if descending else by_name
         return
     if comparison.sort == "ownership":
-        comparison.rows = sorted(by_name, key=lambda r: r.provider.ownership.value,
-                                 reverse=descending)
+        comparison.rows = sorted(
+            by_name, key=lambda r: r.provider.ownership.value, reverse=descending
+        )
         return
     index = next(i for i, c in enumerate(comparison.columns) if c.key == comparison.sort)
     with_value = [r for r in by_name if r.cells[index].sort_key() is not None]

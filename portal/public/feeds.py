@@ -32,20 +32,25 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, ns: str = ATOM,
-         **attributes) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ns}}}{tag}", {k: v for k, v in attributes.items()
-                                                       if v is not None})
+def _sub(
+    parent: ET.Element, tag: str, text: str | None = None, ns: str = ATOM, **attributes
+) -> ET.Element:
+    element = ET.SubElement(
+        parent, f"{{{ns}}}{tag}", {k: v for k, v in attributes.items() if v is not None}
+    )
     if text is not None:
         element.text = text
     return element
 
 
 def feed_title(filters: Filters) -> str:
-    """"Publicerat om Omsorgshuset AB" and the like; the municipality's name first."""
+    """ "Publicerat om Omsorgshuset AB" and the like; the municipality's name first."""
     parts = []
-    for name, model in (("provider", Provider), ("service_area", ServiceArea),
-                        ("committee", Committee)):
+    for name, model in (
+        ("provider", Provider),
+        ("service_area", ServiceArea),
+        ("committee", Committee),
+    ):
         ident = getattr(filters, name)
         if ident is not None:
             obj = db.session.get(model, ident)
@@ -72,12 +77,23 @@ def build_feed(filters: Filters) -> bytes:
     self_url = url_for("public.feed", _external=True, **args)
     _sub(feed, "id", self_url)
     _sub(feed, "title", feed_title(filters))
-    _sub(feed, "subtitle", _("Det kommunen har publicerat om utförare: svar på kommunens "
-                             "frågor, avvikelser och åtgärdsplaner."))
+    _sub(
+        feed,
+        "subtitle",
+        _(
+            "Det kommunen har publicerat om utförare: svar på kommunens "
+            "frågor, avvikelser och åtgärdsplaner."
+        ),
+    )
     _sub(feed, "updated", _rfc3339(max(times) if times else (search.last_modified() or EPOCH)))
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_url)
-    _sub(feed, "link", rel="alternate", type="text/html",
-         href=url_for("public.search_page", _external=True, **args))
+    _sub(
+        feed,
+        "link",
+        rel="alternate",
+        type="text/html",
+        href=url_for("public.search_page", _external=True, **args),
+    )
     author = _sub(feed, "author")
     _sub(author, "name", current_app.config["MUNICIPALITY"])
     _sub(feed, "generator", "Insyn")
@@ -85,9 +101,13 @@ def build_feed(filters: Filters) -> bytes:
     for publication in entries:
         _entry(feed, publication)
     for publication in gone:
-        tombstone = _sub(feed, "deleted-entry", ns=TOMBSTONES,
-                         ref=_entry_id(publication),
-                         when=_rfc3339(publication.withdrawn_at or publication.updated_at))
+        tombstone = _sub(
+            feed,
+            "deleted-entry",
+            ns=TOMBSTONES,
+            ref=_entry_id(publication),
+            when=_rfc3339(publication.withdrawn_at or publication.updated_at),
+        )
         _sub(tombstone, "comment", publication.withdrawn_reason or "", ns=TOMBSTONES)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
@@ -106,20 +126,30 @@ def _entry(feed: ET.Element, publication: Publication) -> None:
     _sub(entry, "link", rel="alternate", type="text/html", href=_entry_id(publication))
     author = _sub(entry, "author")
     _sub(author, "name", submission.provider.name)
-    _sub(author, "uri", url_for("public.provider", provider_id=submission.provider_id,
-                                _external=True))
+    _sub(
+        author,
+        "uri",
+        url_for("public.provider", provider_id=submission.provider_id, _external=True),
+    )
     _sub(entry, "category", term=submission.kind.value, label=search.kind_label(submission.kind))
     if submission.service_area is not None:
-        _sub(entry, "category", term=f"service_area:{submission.service_area_id}",
-             label=submission.service_area.name)
-    _sub(entry, "category", term=f"committee:{submission.committee_id}",
-         label=submission.committee.name)
+        _sub(
+            entry,
+            "category",
+            term=f"service_area:{submission.service_area_id}",
+            label=submission.service_area.name,
+        )
+    _sub(
+        entry,
+        "category",
+        term=f"committee:{submission.committee_id}",
+        label=submission.committee.name,
+    )
     details = [submission.committee.name]
     if submission.registration_number:
         details.append(_("Diarienummer %(number)s", number=submission.registration_number))
     summary = publication.summary.strip()
-    _sub(entry, "summary", (summary + "\n\n" if summary else "") + " · ".join(details),
-         type="text")
+    _sub(entry, "summary", (summary + "\n\n" if summary else "") + " · ".join(details), type="text")
 
 
 @bp.get("/flode.atom")
@@ -127,8 +157,7 @@ def feed():
     try:
         filters = search.parse_filters(request.args)
     except InvalidFilter as invalid:
-        return Response(f"{invalid.param}: {invalid.message}\n", status=400,
-                        mimetype="text/plain")
+        return Response(f"{invalid.param}: {invalid.message}\n", status=400, mimetype="text/plain")
     changed = search.last_modified()
     response = Response(build_feed(filters), mimetype="application/atom+xml")
     return conditional(response, last_modified=changed, max_age=API_MAX_AGE)

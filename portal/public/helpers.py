@@ -24,8 +24,7 @@ ROUTE_LABELS = {
 
 FILE_TYPES = {
     "application/pdf": _l("PDF"),
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
-        _l("Word-dokument"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": _l("Word-dokument"),
     "application/msword": _l("Word-dokument"),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": _l("Excel-fil"),
     "application/vnd.oasis.opendocument.text": _l("OpenDocument-text"),
@@ -101,11 +100,14 @@ def facet_options(facet) -> Markup:
     hundreds of values, too many to loop over in the template on every request."""
     html = facet.__dict__.get("_options_html")
     if html is None:
-        html = Markup("\n".join(
-            f'<option value="{escape(v.value)}"'
-            f'{" selected" if v.value == facet.selected else ""}>{escape(v.label)}'
-            f'{"" if v.count is None else f" ({int(v.count)})"}</option>'
-            for v in facet.values))
+        html = Markup(
+            "\n".join(
+                f'<option value="{escape(v.value)}"'
+                f"{' selected' if v.value == facet.selected else ''}>{escape(v.label)}"
+                f"{'' if v.count is None else f' ({int(v.count)})'}</option>"
+                for v in facet.values
+            )
+        )
         facet._options_html = html
     return html
 

@@ -46,8 +46,9 @@ def _filters_or_400():
 
 
 def _bad_request(invalid: InvalidFilter, template: str = "public/search.html", **context):
-    return render_template(template, error=invalid, filters=Filters(), results=None,
-                           facets=None, **context), 400
+    return render_template(
+        template, error=invalid, filters=Filters(), results=None, facets=None, **context
+    ), 400
 
 
 # --- start and search --------------------------------------------------------------------
@@ -75,8 +76,13 @@ def search_page():
     results = search.search(filters, sort=sort, page=page)
     text_only = filters.q and filters == Filters(q=filters.q)
     known = (results.total + results.capped) if text_only else None
-    return render_template("public/search.html", filters=filters, results=results,
-                           facets=search.facets(filters, known), error=None)
+    return render_template(
+        "public/search.html",
+        filters=filters,
+        results=results,
+        facets=search.facets(filters, known),
+        error=None,
+    )
 
 
 # --- publications and their documents ----------------------------------------------------
@@ -91,13 +97,17 @@ def _related(publication: Publication) -> list[Publication]:
     submission = publication.submission
     linked = [s.id for s in (submission.deviation,) if s is not None]
     linked += db.session.scalars(
-        sa.select(Submission.id).where(Submission.deviation_id == submission.id)).all()
+        sa.select(Submission.id).where(Submission.deviation_id == submission.id)
+    ).all()
     if not linked:
         return []
     return db.session.scalars(
-        sa.select(Publication).where(Publication.submission_id.in_(linked),
-                                     Publication.state == PublicationState.PUBLISHED)
-        .order_by(Publication.published_at)).all()
+        sa.select(Publication)
+        .where(
+            Publication.submission_id.in_(linked), Publication.state == PublicationState.PUBLISHED
+        )
+        .order_by(Publication.published_at)
+    ).all()
 
 
 @bp.get("/publicerat/<int:publication_id>")
@@ -147,10 +157,14 @@ def providers():
         area = search.parse_int(request.args, "service_area")
         ownership = search.parse_choice(request.args, "ownership", Ownership)
     except InvalidFilter as invalid:
-        return render_template("public/providers.html", error=invalid, rows=[], areas=[],
-                               area=None, ownership=None), 400
-    query = sa.select(Provider).order_by(Provider.name).options(
-        joinedload(Provider.agreements).joinedload(Agreement.service_area))
+        return render_template(
+            "public/providers.html", error=invalid, rows=[], areas=[], area=None, ownership=None
+        ), 400
+    query = (
+        sa.select(Provider)
+        .order_by(Provider.name)
+        .options(joinedload(Provider.agreements).joinedload(Agreement.service_area))
+    )
     if area is not None:
         query = query.where(Provider.agreements.any(Agreement.service_area_id == area))
     if ownership is not None:
@@ -161,8 +175,9 @@ def providers():
         for p in db.session.scalars(query).unique()
     ]
     areas = db.session.scalars(sa.select(ServiceArea).order_by(ServiceArea.name)).all()
-    return render_template("public/providers.html", rows=rows, areas=areas, area=area,
-                           ownership=ownership, error=None)
+    return render_template(
+        "public/providers.html", rows=rows, areas=areas, area=area, ownership=ownership, error=None
+    )
 
 
 @bp.get("/utforare/<int:provider_id>")
@@ -173,11 +188,13 @@ def provider(provider_id: int):
         page = search.parse_page(request.args)
     except InvalidFilter:
         abort(400)
-    agreements = sorted(provider.agreements,
-                        key=lambda a: (a.service_area.name, a.starts_on, a.reference))
+    agreements = sorted(
+        provider.agreements, key=lambda a: (a.service_area.name, a.starts_on, a.reference)
+    )
     results = search.search(Filters(provider=provider.id), sort="newest", page=page)
-    return render_template("public/provider.html", provider=provider, agreements=agreements,
-                           results=results)
+    return render_template(
+        "public/provider.html", provider=provider, agreements=agreements, results=results
+    )
 
 
 # --- compare -----------------------------------------------------------------------------
@@ -193,16 +210,18 @@ def compare_index():
     requests_by_area: dict = {}
     for info_request, service_area, count in comparing.comparable_requests(area):
         requests_by_area.setdefault(service_area, []).append((info_request, count))
-    return render_template("public/compare_index.html", requests_by_area=requests_by_area,
-                           area=area)
+    return render_template(
+        "public/compare_index.html", requests_by_area=requests_by_area, area=area
+    )
 
 
 def _comparison_or_404(request_id: int) -> comparing.Comparison:
     info_request = comparing.load_request(request_id) if request_id <= search.MAX_ID else None
     if info_request is None:
         abort(404)
-    return comparing.build(info_request, request.args.get("sort", "provider"),
-                           request.args.get("order", "asc"))
+    return comparing.build(
+        info_request, request.args.get("sort", "provider"), request.args.get("order", "asc")
+    )
 
 
 @bp.get("/jamfor/<int:request_id>")
@@ -218,13 +237,16 @@ def compare_csv(request_id: int):
     comparison = _comparison_or_404(request_id)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_("Utförare"), _("Organisationsnummer"), _("Ägarform"), _("Status")]
-                    + [f"{c.label} ({c.unit})" if c.unit else c.label
-                       for c in comparison.columns]
-                    + [_("Publicerad"), _("Länk")])
-    status_text = {comparing.PUBLISHED: _("Publicerad"),
-                   comparing.NOT_ANSWERED: _("Ej besvarad"),
-                   comparing.UNPUBLISHED: _("Ej publicerad")}
+    writer.writerow(
+        [_("Utförare"), _("Organisationsnummer"), _("Ägarform"), _("Status")]
+        + [f"{c.label} ({c.unit})" if c.unit else c.label for c in comparison.columns]
+        + [_("Publicerad"), _("Länk")]
+    )
+    status_text = {
+        comparing.PUBLISHED: _("Publicerad"),
+        comparing.NOT_ANSWERED: _("Ej besvarad"),
+        comparing.UNPUBLISHED: _("Ej publicerad"),
+    }
     for row in comparison.rows:
         values = []
         for cell in row.cells:
@@ -236,9 +258,17 @@ def compare_csv(request_id: int):
         if row.publication is not None:
             link = _external("public.publication", publication_id=row.publication.id)
             published = row.publication.published_at.isoformat(timespec="seconds")
-        writer.writerow([row.provider.name, row.provider.org_number,
-                         search.ownership_label(row.provider.ownership),
-                         status_text[row.status], *values, published, link])
+        writer.writerow(
+            [
+                row.provider.name,
+                row.provider.org_number,
+                search.ownership_label(row.provider.ownership),
+                status_text[row.status],
+                *values,
+                published,
+                link,
+            ]
+        )
     filename = f"jamforelse-{comparison.request.id}.csv"
     return Response(
         "\ufeff" + out.getvalue(),
@@ -265,8 +295,11 @@ def about():
 @bp.get("/tillganglighet")
 @cached(data_dependent=False)
 def accessibility():
-    return render_template("public/accessibility.html", reviewed=ACCESSIBILITY_REVIEWED,
-                           contact=current_app.config.get("MAIL_FROM", ""))
+    return render_template(
+        "public/accessibility.html",
+        reviewed=ACCESSIBILITY_REVIEWED,
+        contact=current_app.config.get("MAIL_FROM", ""),
+    )
 
 
 @bp.get("/oppna-data")

@@ -21,12 +21,14 @@ BAD_CHECKSUM = "811218-9877"
 
 def upload(user: User, filename: str, data: bytes, slot: str = "") -> Attachment:
     """A file through the real upload pipeline (spool, scan, sniff, store)."""
-    return accept_upload(FileStorage(stream=io.BytesIO(data), filename=filename),
-                         uploader=user, slot=slot)
+    return accept_upload(
+        FileStorage(stream=io.BytesIO(data), filename=filename), uploader=user, slot=slot
+    )
 
 
-def answer(submission: Submission, author: User, answers: dict | None = None,
-           files=()) -> Submission:
+def answer(
+    submission: Submission, author: User, answers: dict | None = None, files=()
+) -> Submission:
     """Save and submit ``answers`` and ``files`` ((slot, name, bytes)) as ``author``; commits."""
     draft = workflow.save_draft(submission, author, answers or {})
     for slot, name, data in files:
@@ -72,7 +74,9 @@ def make_pdf(*lines: str) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 

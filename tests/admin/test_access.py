@@ -101,23 +101,39 @@ def x(w, make):
     workflow.approve(done, w.reviewer_x)
     original = done.submitted_versions[0].attachments[0]
     copy = workflow.attach_redacted_copy(
-        original, upload(w.publisher, "maskad.docx", make_docx("Maskad")), w.publisher)
+        original, upload(w.publisher, "maskad.docx", make_docx("Maskad")), w.publisher
+    )
     (published,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x)
     answer(published, w.user_a, {"a": "1"})
     workflow.approve(published, w.reviewer_x)
-    publication = workflow.publish(published, w.publisher, title="P", summary="",
-                                   answer_keys=["a"], documents=[])
+    publication = workflow.publish(
+        published, w.publisher, title="P", summary="", answer_keys=["a"], documents=[]
+    )
     agreement = w.org_a.agreements[0]
     plan = FollowUpPlan(committee=w.committee_x, year=2027)
-    plan.items = [FollowUpItem(service_area=w.area_x, form=FollowUpForm.SUPERVISION,
-                               responsible="Lars Ek", interval="Löpande")]
+    plan.items = [
+        FollowUpItem(
+            service_area=w.area_x,
+            form=FollowUpForm.SUPERVISION,
+            responsible="Lars Ek",
+            interval="Löpande",
+        )
+    ]
     db.session.add(plan)
     db.session.commit()
     ids = {
-        "submission_id": sub.id, "request_id": sub.request_id, "provider_id": w.org_a.id,
-        "attachment_id": original.id, "agreement_id": agreement.id, "plan_id": plan.id,
-        "item_id": plan.items[0].id, "publication_id": publication.id, "copy_id": copy.id,
-        "committee_id": w.committee_x.id, "area_id": w.area_x.id, "slug": "godkann",
+        "submission_id": sub.id,
+        "request_id": sub.request_id,
+        "provider_id": w.org_a.id,
+        "attachment_id": original.id,
+        "agreement_id": agreement.id,
+        "plan_id": plan.id,
+        "item_id": plan.items[0].id,
+        "publication_id": publication.id,
+        "copy_id": copy.id,
+        "committee_id": w.committee_x.id,
+        "area_id": w.area_x.id,
+        "slug": "godkann",
     }
     publishing = {"submission_id": done.id}
 
@@ -151,8 +167,9 @@ def test_provider_users_get_404_everywhere(app, w, x, browser, who):
     client = browser(getattr(w, who))
     for rule, methods in staff_rules(app).items():
         for method in methods:
-            response = client.open(x.url(rule), method=method,
-                                   data={"csrf_token": client.csrf_token(), "reason": "x"})
+            response = client.open(
+                x.url(rule), method=method, data={"csrf_token": client.csrf_token(), "reason": "x"}
+            )
             assert response.status_code == 404, (rule, method)
 
 
@@ -170,10 +187,20 @@ def _unchanged(x) -> None:
 
 def test_reviewer_of_another_committee_gets_404_on_every_object(app, w, x, browser):
     client = browser(w.reviewer_y)
-    form = {"csrf_token": client.csrf_token(), "reason": "Skäl", "comment": "x",
-            "question": "x", "deadline": "2999-01-01", "adopted_on": "2026-01-01",
-            "assessed_on": "2026-01-01", "meets_requirements": "yes", "responsible": "x",
-            "interval": "x", "form": "supervision", "subject": "service_area"}
+    form = {
+        "csrf_token": client.csrf_token(),
+        "reason": "Skäl",
+        "comment": "x",
+        "question": "x",
+        "deadline": "2999-01-01",
+        "adopted_on": "2026-01-01",
+        "assessed_on": "2026-01-01",
+        "meets_requirements": "yes",
+        "responsible": "x",
+        "interval": "x",
+        "form": "supervision",
+        "subject": "service_area",
+    }
     for rule, methods in staff_rules(app).items():
         expected = TABLE[rule]
         url = x.url(rule)
@@ -201,8 +228,12 @@ def test_reviewer_of_the_committee_reaches_its_objects(app, w, x, browser):
 def test_publisher_reaches_publishing_but_decides_nothing(w, x, browser):
     client = browser(w.publisher)
     assert client.get(x.url("/handlaggare/publicering/<int:submission_id>")).status_code == 200
-    assert client.post(x.url("/handlaggare/arenden/<int:submission_id>/<slug>"),
-                       data={"comment": ""}).status_code == 404
+    assert (
+        client.post(
+            x.url("/handlaggare/arenden/<int:submission_id>/<slug>"), data={"comment": ""}
+        ).status_code
+        == 404
+    )
     assert client.get("/handlaggare/begaranden/ny").status_code == 404
     other = browser(_publisher_of_y(w))
     assert other.get(x.url("/handlaggare/publicering/<int:submission_id>")).status_code == 404

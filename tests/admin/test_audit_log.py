@@ -36,8 +36,9 @@ def test_filters_and_csv(w, make, browser):
     by_actor = text_of(client.get(f"/handlaggare/logg?vem={w.reviewer_y.email}"))
     assert "test.other" in by_actor and "request.issue" not in by_actor
     issued = db.session.scalar(sa.select(AuditEvent).filter_by(action="request.issue"))
-    by_object = text_of(client.get(
-        f"/handlaggare/logg?objekt=informationrequest&id={issued.object_id}"))
+    by_object = text_of(
+        client.get(f"/handlaggare/logg?objekt=informationrequest&id={issued.object_id}")
+    )
     assert "request.issue" in by_object and "auth.login" not in by_object
     future = text_of(client.get("/handlaggare/logg?fran=2999-01-01"))
     assert "Inga händelser matchar urvalet." in future
@@ -60,8 +61,9 @@ def test_no_code_path_updates_or_deletes_audit_events():
     for package in ("portal", "admin", "storage"):
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
-            offenders += [f"{path.relative_to(ROOT)}: {p.pattern}" for p in patterns
-                          if p.search(text)]
+            offenders += [
+                f"{path.relative_to(ROOT)}: {p.pattern}" for p in patterns if p.search(text)
+            ]
     assert offenders == []
 
 

@@ -32,8 +32,9 @@ def test_two_reviewers_approve_at_once_one_wins_the_other_is_told(pg_app):
         with pg_app.app_context():  # each browser is its own request, as under gunicorn
             barrier.wait()
             try:
-                return clients[i].post(url, data={"comment": f"Granskad av {i}",
-                                                  "csrf_token": tokens[i]})
+                return clients[i].post(
+                    url, data={"comment": f"Granskad av {i}", "csrf_token": tokens[i]}
+                )
             finally:
                 db.session.remove()
 

@@ -36,19 +36,35 @@ def build_the_week(w, make):
     medium = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a)
     answer(medium, w.user_a, {"severity": "medium", "description": "Sen insats"})
     workflow.approve(medium, w.reviewer_x)
-    plan = make.report(SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, w.user_a,
-                       deviation=medium)
-    answer(plan, w.user_a, {"measures": [{"description": "Rutin", "owner": "Chef",
-                                          "due": (today() - timedelta(days=1)).isoformat(),
-                                          "status": "planned"}]})
+    plan = make.report(
+        SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, w.user_a, deviation=medium
+    )
+    answer(
+        plan,
+        w.user_a,
+        {
+            "measures": [
+                {
+                    "description": "Rutin",
+                    "owner": "Chef",
+                    "due": (today() - timedelta(days=1)).isoformat(),
+                    "status": "planned",
+                }
+            ]
+        },
+    )
     workflow.approve(plan, w.reviewer_x)
     handled = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a)
     answer(handled, w.user_a, {"severity": "low"})
     workflow.approve(handled, w.reviewer_x)  # approved, no open plan: not open any more
 
-    finding = Finding(agreement=w.org_a.agreements[0], assessed_on=today(),
-                      meets_requirements=False, deficiencies="Brist",
-                      action_plan_due=today() + timedelta(days=2))
+    finding = Finding(
+        agreement=w.org_a.agreements[0],
+        assessed_on=today(),
+        meets_requirements=False,
+        deficiencies="Brist",
+        action_plan_due=today() + timedelta(days=2),
+    )
     requested = workflow.record_finding(finding, w.reviewer_x)
     requested.deadline = today() - timedelta(days=1)
     db.session.commit()
@@ -79,16 +95,18 @@ def test_dashboard_page_and_chart(w, make, browser):
     assert "3 Väntar på svar" in page and "2 Försenade svar" in page
     assert "2 Att granska" in page and "1 Komplettering begärd" in page
     assert "2 Öppna avvikelser" in page and "2 Försenade åtgärdsplaner" in page
-    svg = html[html.index("<svg"):html.index("</svg>") + 6]
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
     root = ElementTree.fromstring(svg)
     assert root.get("role") == "img"
     title_id, desc_id = root.get("aria-labelledby").split()
     assert root.find(f"{SVG}title").get("id") == title_id
     desc = root.find(f"{SVG}desc")
     assert desc.get("id") == desc_id
-    assert desc.text == ("Väntar på svar: 3, Försenade svar: 2, Att granska: 2, "
-                         "Komplettering begärd: 1, Öppna avvikelser: 2, "
-                         "Försenade åtgärdsplaner: 2.")
+    assert desc.text == (
+        "Väntar på svar: 3, Försenade svar: 2, Att granska: 2, "
+        "Komplettering begärd: 1, Öppna avvikelser: 2, "
+        "Försenade åtgärdsplaner: 2."
+    )
     assert "Avvikelser, hög" in page and "Avvikelser, medel" in page
 
     other = text_of(browser(w.reviewer_y).get("/handlaggare/"))
@@ -96,8 +114,12 @@ def test_dashboard_page_and_chart(w, make, browser):
 
 
 def test_chart_escapes_labels_and_scales_bars():
-    svg = charts.bar_chart("c", "Titel <b>", [charts.Bar("<script>", 10), charts.Bar("Noll", 0),
-                                               charts.Bar("Hälften", 5)], width=500)
+    svg = charts.bar_chart(
+        "c",
+        "Titel <b>",
+        [charts.Bar("<script>", 10), charts.Bar("Noll", 0), charts.Bar("Hälften", 5)],
+        width=500,
+    )
     root = ElementTree.fromstring(str(svg))
     texts = [t.text for t in root.iter(f"{SVG}text")]
     assert "<script>" in texts and root.find(f"{SVG}title").text == "Titel <b>"

@@ -60,9 +60,22 @@ def convert_with_libreoffice(documents: dict[str, bytes], tmp_path) -> dict[str,
         sources[-1].write_bytes(data)
     # Its own profile: two test runs at once must not share LibreOffice's profile lock.
     profile = (tmp_path / "lo-profile").as_uri()
-    subprocess.run([office, f"-env:UserInstallation={profile}", "--headless", "--norestore",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"),
-                    *map(str, sources)], check=True, capture_output=True, timeout=240)
+    subprocess.run(
+        [
+            office,
+            f"-env:UserInstallation={profile}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path / "pdf"),
+            *map(str, sources),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
     texts = {}
     for name in documents:
         reader = pypdf.PdfReader(tmp_path / "pdf" / f"{name}.pdf")
@@ -76,33 +89,62 @@ def follow_up_plan_docx(w, browser, app) -> bytes:
     agreement = w.org_a.agreements[0]
     plan = FollowUpPlan(committee=w.committee_x, year=2027, adopted_on=date(2026, 12, 10))
     plan.items = [
-        FollowUpItem(service_area=w.area_x, form=FollowUpForm.OPERATIONS, responsible="Lars Ek",
-                     interval="Årligen, kvalitetsredovisning 31 mars", feedback_public=True,
-                     focus_areas="Nöjdhet, trygghet"),
-        FollowUpItem(agreement=agreement, form=FollowUpForm.CONTRACT, responsible="Eva Ström",
-                     planned_from=date(2027, 9, 1), planned_to=date(2027, 10, 31)),
+        FollowUpItem(
+            service_area=w.area_x,
+            form=FollowUpForm.OPERATIONS,
+            responsible="Lars Ek",
+            interval="Årligen, kvalitetsredovisning 31 mars",
+            feedback_public=True,
+            focus_areas="Nöjdhet, trygghet",
+        ),
+        FollowUpItem(
+            agreement=agreement,
+            form=FollowUpForm.CONTRACT,
+            responsible="Eva Ström",
+            planned_from=date(2027, 9, 1),
+            planned_to=date(2027, 10, 31),
+        ),
     ]
     db.session.add(plan)
     db.session.commit()
     response = browser(w.reviewer_x).get(
-        f"/handlaggare/uppfoljningsplaner/{plan.id}/uppfoljningsplan.docx")
+        f"/handlaggare/uppfoljningsplaner/{plan.id}/uppfoljningsplan.docx"
+    )
     assert response.status_code == 200
     data = response.get_data()
     document = reopen(data)
     check_layout(document, app.config["MUNICIPALITY"], "Uppföljningsplan 2027")
     assert headings(document, 1) == [
-        "Inledning", "Sammanställning", "Uppföljning per form", "Återkoppling och insyn"]
+        "Inledning",
+        "Sammanställning",
+        "Uppföljning per form",
+        "Återkoppling och insyn",
+    ]
     assert headings(document, 2) == [
-        "Former för uppföljning", "Verksamhetsuppföljning", "Avtalsuppföljning"]
+        "Former för uppföljning",
+        "Verksamhetsuppföljning",
+        "Avtalsuppföljning",
+    ]
     text = docx_text(document)
     assert "Beslutad av Nämnd VON 10 december 2026." in text
     table = document.tables[0]
     assert [c.text for c in table.rows[0].cells] == [
-        "Vad som följs upp", "Form", "Ansvarig", "Tidplan", "Återkoppling till", "Fokusområden"]
+        "Vad som följs upp",
+        "Form",
+        "Ansvarig",
+        "Tidplan",
+        "Återkoppling till",
+        "Fokusområden",
+    ]
     rows = [[c.text for c in row.cells] for row in table.rows[1:]]
-    assert rows[0] == ["Verksamhetsområde: Hemtjänst", "Verksamhetsuppföljning", "Lars Ek",
-                       "Årligen, kvalitetsredovisning 31 mars",
-                       "nämnden, utföraren, allmänheten", "Nöjdhet, trygghet"]
+    assert rows[0] == [
+        "Verksamhetsområde: Hemtjänst",
+        "Verksamhetsuppföljning",
+        "Lars Ek",
+        "Årligen, kvalitetsredovisning 31 mars",
+        "nämnden, utföraren, allmänheten",
+        "Nöjdhet, trygghet",
+    ]
     assert rows[1][0] == f"Avtal {agreement.reference}: Org A AB (Hemtjänst)"
     assert rows[1][3] == "2027-09-01 – 2027-10-31"
     assert document.sections[0].orientation == 1, "landscape for the wide table"
@@ -116,23 +158,48 @@ def test_follow_up_plan_docx(w, browser, app):
 def yearly_report_docx(w, make, browser, app) -> bytes:
     """Committee X's yearly report on its strategic agreements, reopened and checked."""
     year = today().year
-    strategic = make.agreement(w.org_a, w.area_x, yearly_value_sek=Decimal(12_000_000),
-                               impact=Impact.HIGH, quality_requirements="Kontaktperson.")
-    overridden = make.agreement(w.org_b, w.area_x, yearly_value_sek=Decimal(500_000),
-                                strategic_override=True,
-                                strategic_override_reason="Enda utföraren av nattpatrull.")
+    strategic = make.agreement(
+        w.org_a,
+        w.area_x,
+        yearly_value_sek=Decimal(12_000_000),
+        impact=Impact.HIGH,
+        quality_requirements="Kontaktperson.",
+    )
+    overridden = make.agreement(
+        w.org_b,
+        w.area_x,
+        yearly_value_sek=Decimal(500_000),
+        strategic_override=True,
+        strategic_override_reason="Enda utföraren av nattpatrull.",
+    )
     make.agreement(w.org_b, w.area_x, yearly_value_sek=Decimal(3_000_000))  # not strategic
-    finding = Finding(agreement=strategic, assessed_on=today(), meets_requirements=False,
-                      deficiencies="Genomförandeplaner saknas för 4 av 10 brukare.",
-                      goal_effect="Målet om delaktighet nås inte fullt ut.",
-                      action_plan_due=today() + timedelta(days=30))
+    finding = Finding(
+        agreement=strategic,
+        assessed_on=today(),
+        meets_requirements=False,
+        deficiencies="Genomförandeplaner saknas för 4 av 10 brukare.",
+        goal_effect="Målet om delaktighet nås inte fullt ut.",
+        action_plan_due=today() + timedelta(days=30),
+    )
     plan = workflow.record_finding(finding, w.reviewer_x)
     db.session.commit()
-    answer(plan, w.user_a, {"measures": [
-        {"description": "Upprätta planer", "owner": "Chef",
-         "due": (today() + timedelta(days=20)).isoformat(), "status": "in_progress"}]})
-    deviation = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                            service_area=w.area_x)
+    answer(
+        plan,
+        w.user_a,
+        {
+            "measures": [
+                {
+                    "description": "Upprätta planer",
+                    "owner": "Chef",
+                    "due": (today() + timedelta(days=20)).isoformat(),
+                    "status": "in_progress",
+                }
+            ]
+        },
+    )
+    deviation = make.report(
+        SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a, service_area=w.area_x
+    )
     answer(deviation, w.user_a, {"severity": "high", "description": "Utebliven insats"})
 
     client = browser(w.reviewer_x)
@@ -145,22 +212,33 @@ def yearly_report_docx(w, make, browser, app) -> bytes:
     title = f"Årsrapport över strategiska avtal {year}"
     check_layout(document, app.config["MUNICIPALITY"], title)
     assert headings(document, 1) == ["Inledning", "Sammanfattning", "Redovisning per avtal"]
-    assert headings(document, 2) == [f"{strategic.reference}: Org A AB",
-                                     f"{overridden.reference}: Org B AB"]
+    assert headings(document, 2) == [
+        f"{strategic.reference}: Org A AB",
+        f"{overridden.reference}: Org B AB",
+    ]
     summary = document.tables[0]
     assert [c.text for c in summary.rows[0].cells] == [
-        "Avtal", "Utförare", "Verksamhetsområde", "Uppfyller kraven", "Brister", "Åtgärdsplaner"]
+        "Avtal",
+        "Utförare",
+        "Verksamhetsområde",
+        "Uppfyller kraven",
+        "Brister",
+        "Åtgärdsplaner",
+    ]
     rows = {row.cells[0].text: [c.text for c in row.cells] for row in summary.rows[1:]}
     assert rows[strategic.reference][3:] == ["Nej", "Ja", "1 inlämnad, granskas"]
     assert rows[overridden.reference][3:] == ["Inte bedömt under året", "Inga", "Ingen"]
     text = docx_text(document)
-    for expected in ("Genomförandeplaner saknas för 4 av 10 brukare.",
-                     "Målet om delaktighet nås inte fullt ut.",
-                     "Avsteg från regeln: Enda utföraren av nattpatrull.",
-                     "12\u00a0000\u00a0000\u00a0kr", "0 av 1 åtgärder genomförda",
-                     "1 avvikelse rapporterad under året: 1 med allvarlighetsgrad hög.",
-                     "0 utförare uppfyller de väsentliga kvalitetskraven, 1 gör det inte och "
-                     "1 avtal har inte bedömts under året."):
+    for expected in (
+        "Genomförandeplaner saknas för 4 av 10 brukare.",
+        "Målet om delaktighet nås inte fullt ut.",
+        "Avsteg från regeln: Enda utföraren av nattpatrull.",
+        "12\u00a0000\u00a0000\u00a0kr",
+        "0 av 1 åtgärder genomförda",
+        "1 avvikelse rapporterad under året: 1 med allvarlighetsgrad hög.",
+        "0 utförare uppfyller de väsentliga kvalitetskraven, 1 gör det inte och "
+        "1 avtal har inte bedömts under året.",
+    ):
         assert expected in text, expected
     assert "3\u00a0000\u00a0000" not in text, "not a strategic agreement"
     return data
@@ -174,17 +252,27 @@ def test_every_generated_document_opens_in_libreoffice(w, make, browser, app, tm
     """Follow-up plan, yearly report, request letter and receipt: each reopens with
     python-docx and, where LibreOffice is installed, converts to a PDF with its text."""
     municipality = app.config["MUNICIPALITY"]
-    documents = {"plan": follow_up_plan_docx(w, browser, app),
-                 "report": yearly_report_docx(w, make, browser, app)}
+    documents = {
+        "plan": follow_up_plan_docx(w, browser, app),
+        "report": yearly_report_docx(w, make, browser, app),
+    }
     (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, title="Bemanning natt")
     db.session.commit()
-    documents["letter"] = browser(w.reviewer_x).get(
-        f"/handlaggare/begaranden/{sub.request_id}/brev/{w.org_a.id}.docx").get_data()
+    documents["letter"] = (
+        browser(w.reviewer_x)
+        .get(f"/handlaggare/begaranden/{sub.request_id}/brev/{w.org_a.id}.docx")
+        .get_data()
+    )
     answer(sub, w.user_a, {sub.request.fields[0].key: "Svar"})
-    documents["receipt"] = browser(w.user_a).get(
-        f"/utforare/arenden/{sub.id}/kvitto/1.docx").get_data()
-    expected = {"plan": "Uppföljningsplan 2027", "report": "Årsrapport över strategiska avtal",
-                "letter": "Bemanning natt", "receipt": sub.registration_number}
+    documents["receipt"] = (
+        browser(w.user_a).get(f"/utforare/arenden/{sub.id}/kvitto/1.docx").get_data()
+    )
+    expected = {
+        "plan": "Uppföljningsplan 2027",
+        "report": "Årsrapport över strategiska avtal",
+        "letter": "Bemanning natt",
+        "receipt": sub.registration_number,
+    }
     for name, data in documents.items():
         text = docx_text(reopen(data))
         assert expected[name] in text and municipality in text, name
@@ -195,15 +283,13 @@ def test_every_generated_document_opens_in_libreoffice(w, make, browser, app, tm
 def test_yearly_report_of_another_committee_is_not_found(w, browser):
     client = browser(w.reviewer_y)
     assert client.get(f"/handlaggare/arsrapport?namnd={w.committee_x.id}").status_code == 404
-    assert client.get(
-        f"/handlaggare/arsrapport.docx?namnd={w.committee_x.id}").status_code == 404
+    assert client.get(f"/handlaggare/arsrapport.docx?namnd={w.committee_x.id}").status_code == 404
 
 
 def test_yearly_report_csv(w, make, browser):
     make.agreement(w.org_a, w.area_x, yearly_value_sek=Decimal(20_000_000))
     db.session.commit()
-    csv = browser(w.reviewer_x).get(
-        f"/handlaggare/arsrapport?namnd={w.committee_x.id}&format=csv")
+    csv = browser(w.reviewer_x).get(f"/handlaggare/arsrapport?namnd={w.committee_x.id}&format=csv")
     lines = csv.get_data().decode("utf-8-sig").split("\r\n")
     assert lines[0].startswith("Avtal;Utförare;Organisationsnummer")
     assert "Org A AB" in lines[1] and ";20000000;" in lines[1]

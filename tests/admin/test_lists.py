@@ -19,29 +19,67 @@ from tests.conftest import text_of
 # endpoint → (path with query, who looks, (page hit, page miss), (CSV hit, CSV miss)); the
 # CSV of the follow-up plans lists their items, so it is searched by the item's responsible.
 LISTS = {
-    "admin.committees": ("/handlaggare/namnder?q=VON", "admin",
-                         ("Nämnd VON", "Nämnd KFN"), None),
-    "admin.service_areas": ("/handlaggare/verksamhetsomraden?q=simhall", "admin",
-                            ("Simhall", "Hemtjänst"), None),
-    "admin.providers": ("/handlaggare/utforare?q={orgnr_b}", "reviewer_x",
-                        ("Org B AB", "Org A AB"), None),
-    "admin.agreements": ("/handlaggare/avtal?q={ref_a}", "reviewer_x",
-                         ("{ref_a}", "{ref_b}"), None),
-    "admin.requests": ("/handlaggare/begaranden?q=alfaredovisning", "reviewer_x",
-                       ("Alfaredovisning", "Betaredovisning"), None),
-    "admin.queue": ("/handlaggare/arenden?status=alla&q=alfaredovisning", "reviewer_x",
-                    ("Alfaredovisning", "Betaredovisning"), None),
-    "admin.findings": ("/handlaggare/iakttagelser?q=alfabrist", "reviewer_x",
-                       ("Alfabrist", "Betabrist"), None),
-    "admin.plans": ("/handlaggare/uppfoljningsplaner?q=ström", "reviewer_x",
-                    ("Uppföljningsplan 2027", "Uppföljningsplan 2028"),
-                    ("Eva Ström", "Lars Ek")),
-    "admin.publishing": ("/handlaggare/publicering?q=alfagodkänd", "publisher",
-                         ("Alfagodkänd", "Betagodkänd"), None),
-    "admin.publications": ("/handlaggare/publiceringar?q=alfapublicerad", "publisher",
-                           ("Alfapublicerad", "Betapublicerad"), None),
-    "admin.audit_log": ("/handlaggare/logg?handelse=finding", "admin",
-                        ("finding.record", "request.issue"), None),
+    "admin.committees": ("/handlaggare/namnder?q=VON", "admin", ("Nämnd VON", "Nämnd KFN"), None),
+    "admin.service_areas": (
+        "/handlaggare/verksamhetsomraden?q=simhall",
+        "admin",
+        ("Simhall", "Hemtjänst"),
+        None,
+    ),
+    "admin.providers": (
+        "/handlaggare/utforare?q={orgnr_b}",
+        "reviewer_x",
+        ("Org B AB", "Org A AB"),
+        None,
+    ),
+    "admin.agreements": (
+        "/handlaggare/avtal?q={ref_a}",
+        "reviewer_x",
+        ("{ref_a}", "{ref_b}"),
+        None,
+    ),
+    "admin.requests": (
+        "/handlaggare/begaranden?q=alfaredovisning",
+        "reviewer_x",
+        ("Alfaredovisning", "Betaredovisning"),
+        None,
+    ),
+    "admin.queue": (
+        "/handlaggare/arenden?status=alla&q=alfaredovisning",
+        "reviewer_x",
+        ("Alfaredovisning", "Betaredovisning"),
+        None,
+    ),
+    "admin.findings": (
+        "/handlaggare/iakttagelser?q=alfabrist",
+        "reviewer_x",
+        ("Alfabrist", "Betabrist"),
+        None,
+    ),
+    "admin.plans": (
+        "/handlaggare/uppfoljningsplaner?q=ström",
+        "reviewer_x",
+        ("Uppföljningsplan 2027", "Uppföljningsplan 2028"),
+        ("Eva Ström", "Lars Ek"),
+    ),
+    "admin.publishing": (
+        "/handlaggare/publicering?q=alfagodkänd",
+        "publisher",
+        ("Alfagodkänd", "Betagodkänd"),
+        None,
+    ),
+    "admin.publications": (
+        "/handlaggare/publiceringar?q=alfapublicerad",
+        "publisher",
+        ("Alfapublicerad", "Betapublicerad"),
+        None,
+    ),
+    "admin.audit_log": (
+        "/handlaggare/logg?handelse=finding",
+        "admin",
+        ("finding.record", "request.issue"),
+        None,
+    ),
 }
 # Endpoints that are not lists of objects (a single object's page, a form, a document).
 NOT_LISTS = {"admin.start", "admin.yearly_report"}
@@ -49,41 +87,70 @@ NOT_LISTS = {"admin.start", "admin.yearly_report"}
 
 def _two_of_everything(w, make):
     for twin in ("Alfa", "Beta"):
-        (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x,
-                                   title=f"{twin}redovisning")
+        (sub,) = make.info_request(
+            w.committee_x, [w.org_a], w.reviewer_x, title=f"{twin}redovisning"
+        )
         answer(sub, w.user_a, {"a": "1"})
         for stage in ("godkänd", "publicerad"):
-            (done,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x,
-                                        title=f"{twin}{stage}")
+            (done,) = make.info_request(
+                w.committee_x, [w.org_a], w.reviewer_x, title=f"{twin}{stage}"
+            )
             answer(done, w.user_a, {"a": "1"})
             workflow.approve(done, w.reviewer_x)
             if stage == "publicerad":
-                workflow.publish(done, w.publisher, title=f"{twin}publicerad", summary="",
-                                 answer_keys=[], documents=[])
-        workflow.record_finding(Finding(
-            agreement=w.org_a.agreements[0], assessed_on=today(), meets_requirements=False,
-            deficiencies=f"{twin}brist", action_plan_due=today() + timedelta(days=30),
-        ), w.reviewer_x)
+                workflow.publish(
+                    done,
+                    w.publisher,
+                    title=f"{twin}publicerad",
+                    summary="",
+                    answer_keys=[],
+                    documents=[],
+                )
+        workflow.record_finding(
+            Finding(
+                agreement=w.org_a.agreements[0],
+                assessed_on=today(),
+                meets_requirements=False,
+                deficiencies=f"{twin}brist",
+                action_plan_due=today() + timedelta(days=30),
+            ),
+            w.reviewer_x,
+        )
     for year, responsible in ((2027, "Eva Ström"), (2028, "Lars Ek")):
         plan = FollowUpPlan(committee=w.committee_x, year=year)
-        plan.items = [FollowUpItem(service_area=w.area_x, form=FollowUpForm.SUPERVISION,
-                                   responsible=responsible, interval="Löpande")]
+        plan.items = [
+            FollowUpItem(
+                service_area=w.area_x,
+                form=FollowUpForm.SUPERVISION,
+                responsible=responsible,
+                interval="Löpande",
+            )
+        ]
         db.session.add(plan)
     db.session.commit()
 
 
 def test_every_list_is_in_the_table(app):
-    listing = {rule.endpoint for rule in app.url_map.iter_rules()
-               if rule.endpoint.startswith("admin.") and "<" not in rule.rule
-               and rule.methods & {"GET"} and not rule.rule.endswith((".docx", "/ny"))}
+    listing = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("admin.")
+        and "<" not in rule.rule
+        and rule.methods & {"GET"}
+        and not rule.rule.endswith((".docx", "/ny"))
+    }
     assert listing - NOT_LISTS == set(LISTS)
 
 
 def test_every_list_searches_its_page_and_its_csv(w, make, browser):
     _two_of_everything(w, make)
-    refs = {"ref_a": w.org_a.agreements[0].reference, "orgnr_b": w.org_b.org_number,
-            "ref_b": next(a for a in w.org_b.agreements
-                          if a.committee_id == w.committee_x.id).reference}
+    refs = {
+        "ref_a": w.org_a.agreements[0].reference,
+        "orgnr_b": w.org_b.org_number,
+        "ref_b": next(
+            a for a in w.org_b.agreements if a.committee_id == w.committee_x.id
+        ).reference,
+    }
     clients = {}
     for endpoint, (path, who, (hit, miss), csv_terms) in LISTS.items():
         path, hit, miss = (s.format(**refs) for s in (path, hit, miss))

@@ -43,11 +43,20 @@ def approved(w, make, answers: dict, files=()) -> Submission:
     """An approved answer of org A to committee X with the given answers and files."""
     from tests.admin.conftest import quality_fields
 
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, fields=quality_fields(),
-                               title="Kvalitetsredovisning 2026")
+    (sub,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        fields=quality_fields(),
+        title="Kvalitetsredovisning 2026",
+    )
     keys = [f.key for f in sub.request.fields]
-    answer(sub, w.user_a, {keys[i]: v for i, v in answers.items()},
-           files=[(keys[2], name, data) for name, data in files])
+    answer(
+        sub,
+        w.user_a,
+        {keys[i]: v for i, v in answers.items()},
+        files=[(keys[2], name, data) for name, data in files],
+    )
     workflow.approve(sub, w.reviewer_x)
     db.session.commit()
     sub.keys = keys
@@ -55,8 +64,12 @@ def approved(w, make, answers: dict, files=()) -> Submission:
 
 
 def publish_form(sub: Submission, **extra) -> dict:
-    data = {"title": "Kvalitet i hemtjänsten 2026", "summary": "Omsorgshusets svar.",
-            "action": "publish", "answer": [sub.keys[0], sub.keys[1]]}
+    data = {
+        "title": "Kvalitet i hemtjänsten 2026",
+        "summary": "Omsorgshusets svar.",
+        "action": "publish",
+        "answer": [sub.keys[0], sub.keys[1]],
+    }
     data.update(extra)
     return data
 
@@ -70,8 +83,9 @@ def test_personnummer_in_a_docx_blocks_until_a_redacted_copy_replaces_it(w, make
 
     page = text_of(client.get(f"/handlaggare/publicering/{sub.id}"))
     assert "Kontroll av personuppgifter" in page
-    blocked = client.post(f"/handlaggare/publicering/{sub.id}",
-                          data=publish_form(sub, document=[str(attachment.id)]))
+    blocked = client.post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     assert blocked.status_code == 422
     text = text_of(blocked)
     assert "Publiceringen är stoppad: 1 fynd" in text
@@ -89,8 +103,9 @@ def test_personnummer_in_a_docx_blocks_until_a_redacted_copy_replaces_it(w, make
     copy = db.session.scalar(sa.select(Attachment).where(Attachment.redacts_id == attachment.id))
     assert copy is not None and copy.version_id is None and copy.scan_status == ScanStatus.CLEAN
 
-    published = client.post(f"/handlaggare/publicering/{sub.id}",
-                            data=publish_form(sub, document=[str(attachment.id)]))
+    published = client.post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     assert published.status_code == 302, text_of(published)
     publication = db.session.scalar(sa.select(Publication))
     (document,) = publication.documents
@@ -112,20 +127,23 @@ def test_samordningsnummer_in_a_pdf_can_be_overridden_with_a_reason(w, make, bro
     attachment = sub.submitted_versions[-1].attachments[0]
     client = browser(w.publisher)
     url = f"/handlaggare/publicering/{sub.id}"
-    checked = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
-                                                 action="check"))
+    checked = client.post(
+        url, data=publish_form(sub, document=[str(attachment.id)], action="check")
+    )
     assert checked.status_code == 200
     html = checked.get_data(as_text=True)
     assert "Samordningsnummer" in text_of(checked)
     token = html.split('name="override-')[1].split('"')[0]
 
-    without_reason = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
-                                                        **{f"override-{token}": "  "}))
+    without_reason = client.post(
+        url, data=publish_form(sub, document=[str(attachment.id)], **{f"override-{token}": "  "})
+    )
     assert without_reason.status_code == 422
 
     reason = "Numret är ett fiktivt exempel ur Skatteverkets anvisningar."
-    ok = client.post(url, data=publish_form(sub, document=[str(attachment.id)],
-                                            **{f"override-{token}": reason}))
+    ok = client.post(
+        url, data=publish_form(sub, document=[str(attachment.id)], **{f"override-{token}": reason})
+    )
     assert ok.status_code == 302
     publication = db.session.scalar(sa.select(Publication))
     assert publication.documents[0].redacted_id is None
@@ -149,19 +167,28 @@ def test_samordningsnummer_in_a_pdf_can_be_overridden_with_a_reason(w, make, bro
 )
 def test_answers_with_personal_data_are_caught(w, make, browser, text, kind):
     sub = approved(w, make, {0: "142", 1: text})
-    response = browser(w.publisher).post(f"/handlaggare/publicering/{sub.id}",
-                                         data=publish_form(sub))
+    response = browser(w.publisher).post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub)
+    )
     assert response.status_code == 422
     assert kind in text_of(response)
     assert db.session.scalar(sa.select(Publication.id)) is None
 
 
-@pytest.mark.parametrize("text", [f"Löpnummer {BAD_CHECKSUM}", "Serienummer 19121212-0000",
-                                  "Organisationsnummer 556677-8899", "Antal: 20261231"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Löpnummer {BAD_CHECKSUM}",
+        "Serienummer 19121212-0000",
+        "Organisationsnummer 556677-8899",
+        "Antal: 20261231",
+    ],
+)
 def test_answers_without_valid_numbers_pass(w, make, browser, text):
     sub = approved(w, make, {0: "142", 1: text})
-    response = browser(w.publisher).post(f"/handlaggare/publicering/{sub.id}",
-                                         data=publish_form(sub))
+    response = browser(w.publisher).post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub)
+    )
     assert response.status_code == 302, text_of(response)
     assert db.session.scalar(sa.select(Publication.answer_keys)) == sorted(sub.keys[:2])
 
@@ -194,7 +221,8 @@ def test_a_pdf_without_text_needs_a_decision(w, make, browser):
     sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("skannad.pdf", make_pdf())])
     attachment = sub.submitted_versions[-1].attachments[0]
     response = browser(w.publisher).post(
-        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)]))
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     assert response.status_code == 422
     assert "Texten kunde inte läsas" in text_of(response)
     assert "textlager" in text_of(response)
@@ -205,8 +233,9 @@ def test_withdraw_keeps_the_record_with_a_public_reason(w, make, browser, app):
     sub = approved(w, make, {0: "142", 1: "Brukarråd."}, files=[("rapport.pdf", pdf)])
     attachment = sub.submitted_versions[-1].attachments[0]
     client = browser(w.publisher)
-    client.post(f"/handlaggare/publicering/{sub.id}",
-                data=publish_form(sub, document=[str(attachment.id)]))
+    client.post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     publication = db.session.scalar(sa.select(Publication))
     document = publication.documents[0]
     assert client.get(f"/publicerat/{publication.id}/dokument/{document.id}").status_code == 200
@@ -234,28 +263,44 @@ def test_only_publishers_of_the_committee_reach_publishing(w, make, browser):
     for user in (w.reviewer_x, w.reviewer_y, other_publisher, w.user_a):
         client = browser(user)
         assert client.get(f"/handlaggare/publicering/{sub.id}").status_code == 404
-        assert client.post(f"/handlaggare/publicering/{sub.id}",
-                           data=publish_form(sub)).status_code == 404
+        assert (
+            client.post(f"/handlaggare/publicering/{sub.id}", data=publish_form(sub)).status_code
+            == 404
+        )
         upload = client.post(
             f"/handlaggare/publicering/{sub.id}/bilagor/{attachment.id}/maskad",
             data={"file": (io.BytesIO(make_pdf("x")), "x.pdf")},
-            content_type="multipart/form-data")
+            content_type="multipart/form-data",
+        )
         assert upload.status_code == 404
     assert db.session.scalar(sa.select(Publication.id)) is None
-    assert db.session.scalar(sa.select(Attachment.id).where(Attachment.redacts_id.is_not(None))) \
+    assert (
+        db.session.scalar(sa.select(Attachment.id).where(Attachment.redacts_id.is_not(None)))
         is None
+    )
 
 
 def test_each_attachment_is_approved_for_publication_on_its_own(w, make, browser, app):
     from tests.admin.conftest import quality_fields
 
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, fields=quality_fields(),
-                               title="Kvalitetsredovisning 2026")
+    (sub,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        fields=quality_fields(),
+        title="Kvalitetsredovisning 2026",
+    )
     keys = [f.key for f in sub.request.fields]
     chosen_data = make_docx("Kvalitetsberättelse utan personuppgifter.")
-    answer(sub, w.user_a, {keys[0]: "142", keys[1]: "Brukarråd."},
-           files=[(keys[2], "berattelse.docx", chosen_data),
-                  (keys[2], "intern-lista.pdf", make_pdf("Intern arbetslista"))])
+    answer(
+        sub,
+        w.user_a,
+        {keys[0]: "142", keys[1]: "Brukarråd."},
+        files=[
+            (keys[2], "berattelse.docx", chosen_data),
+            (keys[2], "intern-lista.pdf", make_pdf("Intern arbetslista")),
+        ],
+    )
     workflow.approve(sub, w.reviewer_x)
     db.session.commit()
     sub.keys = keys
@@ -265,8 +310,9 @@ def test_each_attachment_is_approved_for_publication_on_its_own(w, make, browser
     for attachment in (chosen, left_out):
         assert f'name="document" value="{attachment.id}"' in page
 
-    response = client.post(f"/handlaggare/publicering/{sub.id}",
-                           data=publish_form(sub, document=[str(chosen.id)]))
+    response = client.post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(chosen.id)])
+    )
     assert response.status_code == 302, text_of(response)
     publication = db.session.scalar(sa.select(Publication))
     assert [d.attachment_id for d in publication.documents] == [chosen.id]
@@ -274,8 +320,10 @@ def test_each_attachment_is_approved_for_publication_on_its_own(w, make, browser
     public_page = citizen.get(f"/publicerat/{publication.id}").get_data(as_text=True)
     assert "berattelse.docx" in public_page and "intern-lista.pdf" not in public_page
     (document,) = publication.documents
-    assert citizen.get(f"/publicerat/{publication.id}/dokument/{document.id}").get_data() \
+    assert (
+        citizen.get(f"/publicerat/{publication.id}/dokument/{document.id}").get_data()
         == chosen_data
+    )
 
 
 def approved_with_document(w, make, kind: str, *lines: str):
@@ -287,28 +335,40 @@ def approved_with_document(w, make, kind: str, *lines: str):
 
 @pytest.mark.parametrize("kind", ["docx", "pdf"])
 def test_numbers_that_are_not_identity_numbers_do_not_block_a_document(w, make, browser, kind):
-    sub, attachment = approved_with_document(w, make, kind, f"Löpnummer {BAD_CHECKSUM}",
-                                             "Serienummer 19121212-0000",
-                                             "Organisationsnummer 556677-8899")
+    sub, attachment = approved_with_document(
+        w,
+        make,
+        kind,
+        f"Löpnummer {BAD_CHECKSUM}",
+        "Serienummer 19121212-0000",
+        "Organisationsnummer 556677-8899",
+    )
     client = browser(w.publisher)
-    checked = client.post(f"/handlaggare/publicering/{sub.id}",
-                          data=publish_form(sub, document=[str(attachment.id)], action="check"))
+    checked = client.post(
+        f"/handlaggare/publicering/{sub.id}",
+        data=publish_form(sub, document=[str(attachment.id)], action="check"),
+    )
     assert "Inga personuppgifter hittades" in text_of(checked)
-    response = client.post(f"/handlaggare/publicering/{sub.id}",
-                           data=publish_form(sub, document=[str(attachment.id)]))
+    response = client.post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     assert response.status_code == 302, text_of(response)
     assert db.session.scalar(sa.select(Publication.id)) is not None
 
 
 @pytest.mark.parametrize("kind", ["docx", "pdf"])
 def test_personal_data_in_a_document_blocks_it(w, make, browser, kind):
-    sub, attachment = approved_with_document(w, make, kind,
-                                             f"Brukare {PERSONNUMMER_SHORT} flyttade.",
-                                             "Kontakt: anna@omsorgshuset.example",
-                                             "Ring 070-123 45 67")
+    sub, attachment = approved_with_document(
+        w,
+        make,
+        kind,
+        f"Brukare {PERSONNUMMER_SHORT} flyttade.",
+        "Kontakt: anna@omsorgshuset.example",
+        "Ring 070-123 45 67",
+    )
     response = browser(w.publisher).post(
-        f"/handlaggare/publicering/{sub.id}",
-        data=publish_form(sub, document=[str(attachment.id)]))
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, document=[str(attachment.id)])
+    )
     assert response.status_code == 422
     text = text_of(response)
     assert "Publiceringen är stoppad: 3 fynd" in text
@@ -325,24 +385,30 @@ def test_a_redacted_copy_can_be_replaced_until_it_is_published(w, make, browser)
     url = f"/handlaggare/publicering/{sub.id}"
 
     def upload_copy(text: str):
-        return client.post(f"{url}/bilagor/{attachment.id}/maskad",
-                           data={"file": (io.BytesIO(make_docx(text)), "maskad.docx")},
-                           content_type="multipart/form-data")
+        return client.post(
+            f"{url}/bilagor/{attachment.id}/maskad",
+            data={"file": (io.BytesIO(make_docx(text)), "maskad.docx")},
+            content_type="multipart/form-data",
+        )
 
     assert upload_copy(f"Fortfarande {PERSONNUMMER}.").status_code == 302
     copy_id = db.session.scalar(
-        sa.select(Attachment.id).where(Attachment.redacts_id == attachment.id))
+        sa.select(Attachment.id).where(Attachment.redacts_id == attachment.id)
+    )
     still_there = client.post(url, data=publish_form(sub, document=[str(attachment.id)]))
     assert still_there.status_code == 422, "the copy itself is checked too"
     assert client.post(f"{url}/maskade/{copy_id}/ta-bort", data={}).status_code == 302
     assert db.session.get(Attachment, copy_id) is None
-    assert db.session.scalar(sa.select(AuditEvent).filter_by(
-        action="attachment.redacted_copy_removed"))
+    assert db.session.scalar(
+        sa.select(AuditEvent).filter_by(action="attachment.redacted_copy_removed")
+    )
 
     assert upload_copy("Personnummer [maskerat].").status_code == 302
     good = db.session.scalar(sa.select(Attachment).where(Attachment.redacts_id == attachment.id))
-    assert client.post(url, data=publish_form(sub, document=[str(attachment.id)])) \
-        .status_code == 302
-    assert client.post(f"{url}/maskade/{good.id}/ta-bort", data={}).status_code == 404, \
+    assert (
+        client.post(url, data=publish_form(sub, document=[str(attachment.id)])).status_code == 302
+    )
+    assert client.post(f"{url}/maskade/{good.id}/ta-bort", data={}).status_code == 404, (
         "a published copy stays"
+    )
     assert db.session.get(Attachment, good.id) is not None

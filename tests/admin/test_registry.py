@@ -42,13 +42,22 @@ def agreement_form(w, **values) -> dict:
 
 def test_provider_with_a_valid_organisation_number(w, browser):
     client = browser(w.reviewer_x)
-    refused = client.post("/handlaggare/utforare/ny", data={
-        "name": "Nya Omsorg AB", "org_number": "556677-8890", "ownership": "private"})
+    refused = client.post(
+        "/handlaggare/utforare/ny",
+        data={"name": "Nya Omsorg AB", "org_number": "556677-8890", "ownership": "private"},
+    )
     assert refused.status_code == 200
     assert "Organisationsnumret är inte giltigt" in text_of(refused)
-    ok = client.post("/handlaggare/utforare/ny", data={
-        "name": "Nya Omsorg AB", "org_number": "5566778899", "ownership": "non_profit",
-        "email": "info@nyaomsorg.example", "website": "https://nyaomsorg.example"})
+    ok = client.post(
+        "/handlaggare/utforare/ny",
+        data={
+            "name": "Nya Omsorg AB",
+            "org_number": "5566778899",
+            "ownership": "non_profit",
+            "email": "info@nyaomsorg.example",
+            "website": "https://nyaomsorg.example",
+        },
+    )
     assert ok.status_code == 302
     provider = db.session.scalar(sa.select(Provider).filter_by(name="Nya Omsorg AB"))
     assert provider.org_number == "556677-8899" and provider.ownership == Ownership.NON_PROFIT
@@ -57,8 +66,10 @@ def test_provider_with_a_valid_organisation_number(w, browser):
 
 
 def test_any_reviewer_keeps_providers_but_not_publishers(w, browser):
-    response = browser(w.reviewer_y).post(f"/handlaggare/utforare/{w.org_a.id}/andra", data={
-        "name": "Org A Omsorg AB", "org_number": w.org_a.org_number, "ownership": "private"})
+    response = browser(w.reviewer_y).post(
+        f"/handlaggare/utforare/{w.org_a.id}/andra",
+        data={"name": "Org A Omsorg AB", "org_number": w.org_a.org_number, "ownership": "private"},
+    )
     assert response.status_code == 302
     assert db.session.get(Provider, w.org_a.id).name == "Org A Omsorg AB"
     assert browser(w.publisher).get("/handlaggare/utforare/ny").status_code == 404
@@ -76,7 +87,8 @@ def test_provider_list_search_filter_and_csv(w, make, browser):
     assert "Org A AB" in by_area and "egen regi" not in by_area
     csv = client.get("/handlaggare/utforare?format=csv").get_data().decode("utf-8-sig")
     assert csv.splitlines()[0] == (
-        "Namn;Organisationsnummer;Driftform;E-post;Webbplats;Antal avtal")
+        "Namn;Organisationsnummer;Driftform;E-post;Webbplats;Antal avtal"
+    )
     assert "Hemtjänsten egen regi;" in csv and ";Egen regi;" in csv
 
 
@@ -96,26 +108,40 @@ def test_agreement_strategic_by_rule_and_override_needs_a_reason(w, browser):
     refused = client.post(url, data=agreement_form(w, strategic_override="no"))
     assert "Motivera varför regeln inte ska gälla för avtalet." in text_of(refused)
     assert db.session.get(Agreement, agreement.id).strategic
-    client.post(url, data=agreement_form(w, strategic_override="no",
-                                         strategic_override_reason="Kortvarigt avtal."))
+    client.post(
+        url,
+        data=agreement_form(
+            w, strategic_override="no", strategic_override_reason="Kortvarigt avtal."
+        ),
+    )
     agreement = db.session.get(Agreement, agreement.id)
     assert not agreement.strategic and agreement.strategic_override_reason == "Kortvarigt avtal."
-    changes = db.session.scalar(
-        sa.select(AuditEvent).filter_by(action="agreement.update")).detail["changes"]
+    changes = db.session.scalar(sa.select(AuditEvent).filter_by(action="agreement.update")).detail[
+        "changes"
+    ]
     assert changes["strategic_override"] == [None, False]
 
 
 def test_agreement_validation(w, make, browser):
     client = browser(w.reviewer_x)
-    page = text_of(client.post("/handlaggare/avtal/ny", data=agreement_form(
-        w, yearly_value_sek="två miljoner", ends_on="2025-01-01",
-        service_area_id=str(w.area_y.id))))
+    page = text_of(
+        client.post(
+            "/handlaggare/avtal/ny",
+            data=agreement_form(
+                w,
+                yearly_value_sek="två miljoner",
+                ends_on="2025-01-01",
+                service_area_id=str(w.area_y.id),
+            ),
+        )
+    )
     assert "Ange beloppet i hela kronor" in page
     assert "Slutdatum kan inte vara före startdatum." in page
     assert "Välj ett verksamhetsområde som hör till nämnden." in page
     duplicate = w.org_a.agreements[0].reference
-    page = text_of(client.post("/handlaggare/avtal/ny",
-                               data=agreement_form(w, reference=duplicate)))
+    page = text_of(
+        client.post("/handlaggare/avtal/ny", data=agreement_form(w, reference=duplicate))
+    )
     assert "Nämnden har redan ett avtal med det numret." in page
     assert db.session.scalar(sa.select(sa.func.count(Agreement.id))) == 3
 
@@ -125,8 +151,12 @@ def test_agreement_of_another_committee(w, browser):
     client = browser(w.reviewer_y)
     assert client.get(f"/handlaggare/avtal/{agreement.id}").status_code == 404
     assert client.get(f"/handlaggare/avtal/{agreement.id}/andra").status_code == 404
-    assert client.post(f"/handlaggare/avtal/{agreement.id}/andra",
-                       data=agreement_form(w, reference="X")).status_code == 404
+    assert (
+        client.post(
+            f"/handlaggare/avtal/{agreement.id}/andra", data=agreement_form(w, reference="X")
+        ).status_code
+        == 404
+    )
     refused = client.post("/handlaggare/avtal/ny", data=agreement_form(w))
     assert refused.status_code == 200 and "Nämnd: Inte ett giltigt val" in text_of(refused)
     assert db.session.get(Agreement, agreement.id).reference != "X"
@@ -134,8 +164,9 @@ def test_agreement_of_another_committee(w, browser):
 
 
 def test_agreement_list_filters_and_csv(w, make, browser):
-    big = make.agreement(w.org_a, w.area_x, yearly_value_sek=Decimal(15_000_000),
-                         route=Route.PROCUREMENT)
+    big = make.agreement(
+        w.org_a, w.area_x, yearly_value_sek=Decimal(15_000_000), route=Route.PROCUREMENT
+    )
     db.session.commit()
     client = browser(w.reviewer_x)
     strategic = text_of(client.get("/handlaggare/avtal?strategiskt=ja"))
@@ -159,15 +190,21 @@ def test_csv_cells_are_not_formulas(w, make, browser):
 def test_committees_and_service_areas_are_kept_by_the_administrator(w, browser):
     assert browser(w.reviewer_x).get("/handlaggare/namnder/ny").status_code == 404
     admin = browser(w.admin)
-    created = admin.post("/handlaggare/namnder/ny",
-                         data={"name": "Kultur- och fritidsnämnden", "code": "kfn2"})
+    created = admin.post(
+        "/handlaggare/namnder/ny", data={"name": "Kultur- och fritidsnämnden", "code": "kfn2"}
+    )
     assert created.status_code == 302
     committee = db.session.scalar(sa.select(Committee).filter_by(code="KFN2"))
     assert committee is not None
     clash = admin.post("/handlaggare/namnder/ny", data={"name": "Ny", "code": "VON"})
     assert "Det finns redan en nämnd" in text_of(clash)
-    assert admin.post("/handlaggare/verksamhetsomraden/ny", data={
-        "name": "Simhall Norr", "committee_id": str(committee.id)}).status_code == 302
+    assert (
+        admin.post(
+            "/handlaggare/verksamhetsomraden/ny",
+            data={"name": "Simhall Norr", "committee_id": str(committee.id)},
+        ).status_code
+        == 302
+    )
     assert db.session.scalar(sa.select(ServiceArea).filter_by(name="Simhall Norr"))
     listing = text_of(browser(w.reviewer_x).get("/handlaggare/verksamhetsomraden"))
     assert "Hemtjänst" in listing and "Simhall Norr" not in listing

@@ -54,8 +54,9 @@ def test_request_to_a_service_area_goes_to_each_provider(w, browser):
     assert response.status_code == 302
     info_request = db.session.scalar(sa.select(InformationRequest))
     assert info_request.registration_number.startswith("VON ")
-    assert [(f.label, f.type, f.unit, f.required, f.for_publication)
-            for f in info_request.fields] == [
+    assert [
+        (f.label, f.type, f.unit, f.required, f.for_publication) for f in info_request.fields
+    ] == [
         ("Antal brukare", FieldType.NUMBER, "personer", True, True),
         ("Kvalitetsberättelse", FieldType.FILE, "", False, False),
     ]
@@ -65,14 +66,16 @@ def test_request_to_a_service_area_goes_to_each_provider(w, browser):
         sa.select(Submission).where(Submission.request_id == info_request.id)
     ).all()
     assert sorted(s.provider.name for s in answers) == ["Org A AB", "Org B AB"]
-    assert all(s.state == ReviewState.DRAFT and s.deadline == info_request.deadline
-               for s in answers)
+    assert all(
+        s.state == ReviewState.DRAFT and s.deadline == info_request.deadline for s in answers
+    )
     assert db.session.scalar(sa.select(AuditEvent).filter_by(action="request.issue"))
 
 
 def test_preview_shows_recipients_and_issues_nothing(w, browser):
-    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny",
-                                          data=request_form(w, action="preview"))
+    response = browser(w.reviewer_x).post(
+        "/handlaggare/begaranden/ny", data=request_form(w, action="preview")
+    )
     assert response.status_code == 200
     page = text_of(response)
     assert "Begäran går till 2 utförare" in page and "Org A AB" in page
@@ -80,17 +83,27 @@ def test_preview_shows_recipients_and_issues_nothing(w, browser):
 
 
 def test_more_field_rows_without_javascript(w, browser):
-    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny",
-                                          data=request_form(w, action="add_rows"))
+    response = browser(w.reviewer_x).post(
+        "/handlaggare/begaranden/ny", data=request_form(w, action="add_rows")
+    )
     assert response.status_code == 200
     assert 'name="fields-5-label"' in response.get_data(as_text=True)
 
 
 def test_request_needs_fields_a_future_deadline_and_a_recurring_agreement(w, browser):
     client = browser(w.reviewer_x)
-    refused = client.post("/handlaggare/begaranden/ny", data=request_form(
-        w, **{"fields-0-label": "", "fields-1-label": "", "deadline": today().isoformat(),
-              "recurs_yearly": "y"}))
+    refused = client.post(
+        "/handlaggare/begaranden/ny",
+        data=request_form(
+            w,
+            **{
+                "fields-0-label": "",
+                "fields-1-label": "",
+                "deadline": today().isoformat(),
+                "recurs_yearly": "y",
+            },
+        ),
+    )
     assert refused.status_code == 422
     page = text_of(refused)
     assert "Ange minst en uppgift som utförarna ska lämna." in page
@@ -101,8 +114,12 @@ def test_request_needs_fields_a_future_deadline_and_a_recurring_agreement(w, bro
 
 def test_recurring_request_via_agreement(w, browser):
     agreement = w.org_a.agreements[0]
-    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny", data=request_form(
-        w, recipients="agreement", agreement_id=str(agreement.id), recurs_yearly="y"))
+    response = browser(w.reviewer_x).post(
+        "/handlaggare/begaranden/ny",
+        data=request_form(
+            w, recipients="agreement", agreement_id=str(agreement.id), recurs_yearly="y"
+        ),
+    )
     assert response.status_code == 302
     info_request = db.session.scalar(sa.select(InformationRequest))
     assert info_request.recurs_yearly and info_request.agreement_id == agreement.id
@@ -119,8 +136,9 @@ def test_reviewer_cannot_send_for_another_committee(w, browser):
 
 
 def test_request_letter_is_a_docx_with_the_precise_request(w, make, browser, app):
-    subs = make.info_request(w.committee_x, [w.org_a, w.org_b], w.reviewer_x,
-                             title="Bemanning nattetid")
+    subs = make.info_request(
+        w.committee_x, [w.org_a, w.org_b], w.reviewer_x, title="Bemanning nattetid"
+    )
     db.session.commit()
     info_request = subs[0].request
     client = browser(w.reviewer_x)
@@ -128,19 +146,33 @@ def test_request_letter_is_a_docx_with_the_precise_request(w, make, browser, app
     assert response.status_code == 200
     assert response.mimetype.endswith("wordprocessingml.document")
     text = docx_text(reopen(response.get_data()))
-    for expected in (app.config["MUNICIPALITY"], w.committee_x.name,
-                     info_request.registration_number, "Bemanning nattetid", "Org A AB",
-                     info_request.deadline.isoformat(), "Fråga 1", "Fråga 6"):
+    for expected in (
+        app.config["MUNICIPALITY"],
+        w.committee_x.name,
+        info_request.registration_number,
+        "Bemanning nattetid",
+        "Org A AB",
+        info_request.deadline.isoformat(),
+        "Fråga 1",
+        "Fråga 6",
+    ):
         assert expected in text, expected
     everyone = client.get(f"/handlaggare/begaranden/{info_request.id}/brev.docx")
     assert everyone.status_code == 200
     not_recipient = make.provider("Ej mottagare AB")
     db.session.commit()
-    assert client.get(
-        f"/handlaggare/begaranden/{info_request.id}/brev/{not_recipient.id}.docx"
-    ).status_code == 404
-    assert browser(w.reviewer_y).get(
-        f"/handlaggare/begaranden/{info_request.id}/brev.docx").status_code == 404
+    assert (
+        client.get(
+            f"/handlaggare/begaranden/{info_request.id}/brev/{not_recipient.id}.docx"
+        ).status_code
+        == 404
+    )
+    assert (
+        browser(w.reviewer_y)
+        .get(f"/handlaggare/begaranden/{info_request.id}/brev.docx")
+        .status_code
+        == 404
+    )
 
 
 def test_extend_the_deadline_of_everyone_still_waiting(w, make, browser):
@@ -151,8 +183,9 @@ def test_extend_the_deadline_of_everyone_still_waiting(w, make, browser):
     client = browser(w.reviewer_x)
     url = f"/handlaggare/begaranden/{info_request.id}/forlang"
     assert client.post(url, data={"deadline": new.isoformat(), "reason": ""}).status_code == 422
-    response = client.post(url, data={"deadline": new.isoformat(),
-                                      "reason": "Utförarna har begärt anstånd."})
+    response = client.post(
+        url, data={"deadline": new.isoformat(), "reason": "Utförarna har begärt anstånd."}
+    )
     assert response.status_code == 302
     assert db.session.get(InformationRequest, info_request.id).deadline == new
     assert db.session.get(Submission, second.id).deadline == new
@@ -161,13 +194,18 @@ def test_extend_the_deadline_of_everyone_still_waiting(w, make, browser):
     assert event.submission_id == second.id and event.comment == "Utförarna har begärt anstånd."
     audited = db.session.scalar(sa.select(AuditEvent).filter_by(action="request.extend_deadline"))
     assert audited.detail["reason"] == "Utförarna har begärt anstånd."
-    assert browser(w.reviewer_y).post(url, data={"deadline": new.isoformat(),
-                                                 "reason": "x"}).status_code == 404
+    assert (
+        browser(w.reviewer_y)
+        .post(url, data={"deadline": new.isoformat(), "reason": "x"})
+        .status_code
+        == 404
+    )
 
 
 def test_request_page_list_and_answers_csv(w, make, browser):
-    first, second = make.info_request(w.committee_x, [w.org_a, w.org_b], w.reviewer_x,
-                                      title="Nöjdhet 2026")
+    first, second = make.info_request(
+        w.committee_x, [w.org_a, w.org_b], w.reviewer_x, title="Nöjdhet 2026"
+    )
     keys = [f.key for f in first.request.fields]
     answer(first, w.user_a, {keys[0]: "Bra", keys[1]: "12", keys[3]: "yes"})
     client = browser(w.reviewer_x)
@@ -198,27 +236,36 @@ def test_request_to_every_provider_of_the_committee_is_one_per_provider(w, make,
     make.agreement(make.provider("Bara KFN AB"), w.area_y)
     db.session.commit()
     client = browser(w.reviewer_x)
-    preview = text_of(client.post("/handlaggare/begaranden/ny",
-                                  data=request_form(w, recipients="committee", action="preview")))
+    preview = text_of(
+        client.post(
+            "/handlaggare/begaranden/ny",
+            data=request_form(w, recipients="committee", action="preview"),
+        )
+    )
     assert "Begäran går till 3 utförare" in preview and "Bara KFN AB" not in preview
-    response = client.post("/handlaggare/begaranden/ny",
-                           data=request_form(w, recipients="committee"))
+    response = client.post(
+        "/handlaggare/begaranden/ny", data=request_form(w, recipients="committee")
+    )
     assert response.status_code == 302
     info_request = db.session.scalar(sa.select(InformationRequest))
     assert info_request.service_area_id is None and info_request.agreement_id is None
     answers = db.session.scalars(
-        sa.select(Submission).where(Submission.request_id == info_request.id)).all()
+        sa.select(Submission).where(Submission.request_id == info_request.id)
+    ).all()
     assert sorted(s.provider.name for s in answers) == ["Org A AB", "Org B AB", "Org C AB"]
-    assert all(s.committee_id == w.committee_x.id and s.deadline == info_request.deadline
-               for s in answers)
+    assert all(
+        s.committee_id == w.committee_x.id and s.deadline == info_request.deadline for s in answers
+    )
     page = text_of(client.get(f"/handlaggare/begaranden/{info_request.id}"))
     assert "Org C AB" in page and "Bara KFN AB" not in page
 
 
 def test_request_to_one_provider_via_its_agreement(w, browser):
     agreement = next(a for a in w.org_b.agreements if a.committee_id == w.committee_x.id)
-    response = browser(w.reviewer_x).post("/handlaggare/begaranden/ny", data=request_form(
-        w, recipients="agreement", agreement_id=str(agreement.id)))
+    response = browser(w.reviewer_x).post(
+        "/handlaggare/begaranden/ny",
+        data=request_form(w, recipients="agreement", agreement_id=str(agreement.id)),
+    )
     assert response.status_code == 302
     (only,) = db.session.scalars(sa.select(Submission)).all()
     assert only.provider_id == w.org_b.id and only.agreement_id == agreement.id

@@ -25,19 +25,29 @@ def test_queue_lists_only_the_reviewers_committees(w, make, browser, submitted):
 
 
 def test_queue_filters_counts_and_waiting_order(w, make, browser):
-    drafts = make.info_request(w.committee_x, [w.org_a, w.org_b], w.reviewer_x,
-                               title="Bemanning natt", deadline=today() + timedelta(days=3))
+    drafts = make.info_request(
+        w.committee_x,
+        [w.org_a, w.org_b],
+        w.reviewer_x,
+        title="Bemanning natt",
+        deadline=today() + timedelta(days=3),
+    )
     first, second = drafts
     answer(second, w.user_b, {"a": "1"})
     answer(first, w.user_a, {"a": "2"})  # submitted after the other: waits a shorter time
-    (late,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, title="Sent svar",
-                                deadline=today() + timedelta(days=1))
+    (late,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        title="Sent svar",
+        deadline=today() + timedelta(days=1),
+    )
     late.deadline = today() - timedelta(days=2)
     db.session.commit()
     client = browser(w.reviewer_x)
 
     html = client.get("/handlaggare/arenden").get_data(as_text=True)
-    table = html[html.index('<table class="table queue">'):]
+    table = html[html.index('<table class="table queue">') :]
     assert table.index("Org B AB") < table.index("Org A AB"), "longest waiting first"
     assert 'aria-current="page">Inskickad <span class="count">2</span>' in html
 
@@ -70,11 +80,15 @@ def test_queue_csv_for_excel(w, browser, submitted):
 
 def test_submission_page_shows_answers_versions_changes_and_history(w, browser, submitted):
     keys = submitted.keys
-    workflow.ask_clarification(submitted, w.reviewer_x, "Ange antalet per enhet.",
-                               today() + timedelta(days=7))
+    workflow.ask_clarification(
+        submitted, w.reviewer_x, "Ange antalet per enhet.", today() + timedelta(days=7)
+    )
     db.session.commit()
-    answer(submitted, w.user_a, {keys[0]: "150", keys[1]: "Brukarråd varannan månad.",
-                                 keys[3]: "Anna, 070-123 45 67"})
+    answer(
+        submitted,
+        w.user_a,
+        {keys[0]: "150", keys[1]: "Brukarråd varannan månad.", keys[3]: "Anna, 070-123 45 67"},
+    )
     page = text_of(browser(w.reviewer_x).get(f"/handlaggare/arenden/{submitted.id}"))
     assert "Version 2" in page and "Tidigare versioner" in page
     assert "Ändrat sedan version 1 (1)" in page
@@ -93,7 +107,8 @@ def test_decision_forms_follow_the_workflow(w, browser, submitted):
 
 def test_approve(w, browser, submitted):
     response = browser(w.reviewer_x).post(
-        f"/handlaggare/arenden/{submitted.id}/godkann", data={"comment": "Komplett."})
+        f"/handlaggare/arenden/{submitted.id}/godkann", data={"comment": "Komplett."}
+    )
     assert response.status_code == 302
     sub = db.session.get(Submission, submitted.id)
     assert sub.state == ReviewState.APPROVED and sub.decided_at is not None
@@ -109,8 +124,9 @@ def test_ask_for_clarification_needs_a_question_and_a_future_deadline(w, browser
     assert "Svarsdagen måste vara efter i dag." in text_of(refused)
     assert db.session.get(Submission, submitted.id).state == ReviewState.SUBMITTED
     deadline = today() + timedelta(days=10)
-    ok = client.post(url, data={"question": "Bifoga kvalitetsberättelsen.",
-                                "deadline": deadline.isoformat()})
+    ok = client.post(
+        url, data={"question": "Bifoga kvalitetsberättelsen.", "deadline": deadline.isoformat()}
+    )
     assert ok.status_code == 302
     sub = db.session.get(Submission, submitted.id)
     assert sub.state == ReviewState.CLARIFICATION_REQUESTED and sub.deadline == deadline
@@ -127,8 +143,9 @@ def test_reject_needs_a_reason(w, browser, submitted):
 def test_a_decision_on_an_already_decided_submission_is_a_clear_conflict(w, browser, submitted):
     workflow.approve(submitted, w.reviewer_x2)
     db.session.commit()
-    response = browser(w.reviewer_x).post(f"/handlaggare/arenden/{submitted.id}/avsla",
-                                          data={"reason": "Ofullständigt"})
+    response = browser(w.reviewer_x).post(
+        f"/handlaggare/arenden/{submitted.id}/avsla", data={"reason": "Ofullständigt"}
+    )
     assert response.status_code == 409
     assert "Ärendet har redan ändrats (status: Godkänd). Ladda om sidan." in text_of(response)
 
@@ -139,7 +156,8 @@ def test_extend_deadline_with_reason(w, make, browser):
     new = sub.deadline + timedelta(days=20)
     response = browser(w.reviewer_x).post(
         f"/handlaggare/arenden/{sub.id}/forlang",
-        data={"deadline": new.isoformat(), "reason": "Semester hos utföraren"})
+        data={"deadline": new.isoformat(), "reason": "Semester hos utföraren"},
+    )
     assert response.status_code == 302
     event = db.session.scalar(sa.select(ReviewEvent).filter_by(action="extend_deadline"))
     assert event.comment == "Semester hos utföraren" and event.detail["deadline"] == new.isoformat()
@@ -147,17 +165,23 @@ def test_extend_deadline_with_reason(w, make, browser):
 
 
 def test_close_an_action_plan_when_every_measure_is_done(w, make, browser):
-    plan = make.report(SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, w.user_a,
-                       title="Åtgärdsplan fall")
-    measures = [{"description": "Rutin", "owner": "Chef", "due": today().isoformat(),
-                 "status": "in_progress"}]
+    plan = make.report(
+        SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, w.user_a, title="Åtgärdsplan fall"
+    )
+    measures = [
+        {
+            "description": "Rutin",
+            "owner": "Chef",
+            "due": today().isoformat(),
+            "status": "in_progress",
+        }
+    ]
     answer(plan, w.user_a, {"measures": measures})
     workflow.approve(plan, w.reviewer_x)
     db.session.commit()
     client = browser(w.reviewer_x)
     assert "Avsluta åtgärdsplanen" not in text_of(client.get(f"/handlaggare/arenden/{plan.id}"))
-    refused = client.post(f"/handlaggare/arenden/{plan.id}/avsluta",
-                          data={"comment": "Följt upp"})
+    refused = client.post(f"/handlaggare/arenden/{plan.id}/avsluta", data={"comment": "Följt upp"})
     assert refused.status_code == 409
     assert "alla åtgärder är genomförda" in text_of(refused)
 
@@ -167,8 +191,9 @@ def test_close_an_action_plan_when_every_measure_is_done(w, make, browser):
     db.session.commit()
     page = text_of(client.get(f"/handlaggare/arenden/{plan.id}"))
     assert "Avsluta åtgärdsplanen" in page and "Genomförd" in page
-    closed = client.post(f"/handlaggare/arenden/{plan.id}/avsluta",
-                         data={"comment": "Effekten följd upp vid besök."})
+    closed = client.post(
+        f"/handlaggare/arenden/{plan.id}/avsluta", data={"comment": "Effekten följd upp vid besök."}
+    )
     assert closed.status_code == 302
     assert db.session.get(Submission, plan.id).state == ReviewState.CLOSED
 
@@ -176,8 +201,10 @@ def test_close_an_action_plan_when_every_measure_is_done(w, make, browser):
 def test_reviewer_of_another_committee_cannot_decide(w, browser, submitted):
     client = browser(w.reviewer_y)
     for slug in ("godkann", "avsla", "begar-komplettering", "avsluta", "forlang"):
-        response = client.post(f"/handlaggare/arenden/{submitted.id}/{slug}",
-                               data={"reason": "x", "comment": "x", "question": "x"})
+        response = client.post(
+            f"/handlaggare/arenden/{submitted.id}/{slug}",
+            data={"reason": "x", "comment": "x", "question": "x"},
+        )
         assert response.status_code == 404, slug
     assert db.session.get(Submission, submitted.id).state == ReviewState.SUBMITTED
 
@@ -234,8 +261,12 @@ def test_queue_filters_by_committee_within_the_reviewers_own(w, make, browser):
 
 def test_review_page_links_only_files_that_are_scanned(w, make, browser):
     (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x)
-    answer(sub, w.user_a, {"a": "1"}, files=[("f1", "ren.docx", make_docx("Ren")),
-                                             ("f2", "vantar.docx", make_docx("Väntar"))])
+    answer(
+        sub,
+        w.user_a,
+        {"a": "1"},
+        files=[("f1", "ren.docx", make_docx("Ren")), ("f2", "vantar.docx", make_docx("Väntar"))],
+    )
     clean, waiting = sub.submitted_versions[0].attachments
     waiting.scan_status = waiting.scan_status.PENDING_SCAN
     db.session.commit()

@@ -18,8 +18,13 @@ def recurring(w, make, deadline: date | None = None) -> InformationRequest:
     agreement = w.org_a.agreements[0]
     deadline = deadline or today() + timedelta(days=30)
     (sub,) = make.info_request(
-        w.committee_x, [w.org_a], w.reviewer_x, agreement=agreement, recurs_yearly=True,
-        title=f"Kvalitetsredovisning {deadline.year}", deadline=deadline,
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        agreement=agreement,
+        recurs_yearly=True,
+        title=f"Kvalitetsredovisning {deadline.year}",
+        deadline=deadline,
         instructions=f"Avser verksamhetsåret {deadline.year - 1}.",
     )
     db.session.commit()
@@ -52,7 +57,8 @@ def test_schedule_is_idempotent(w, make):
     assert [f.label for f in successor.fields] == [f.label for f in first.fields]
     assert successor.registration_number.startswith("VON ")
     (answer,) = db.session.scalars(
-        sa.select(Submission).where(Submission.request_id == successor.id)).all()
+        sa.select(Submission).where(Submission.request_id == successor.id)
+    ).all()
     assert answer.provider_id == w.org_a.id and answer.deadline == deadline
     assert db.session.scalar(sa.select(AuditEvent).filter_by(action="request.schedule"))
 
@@ -76,7 +82,8 @@ def test_only_the_request_years_move(w, make):
 
     text = "Redovisning 2026 för 2025, enligt SFS 2008:567 och beslut VON 2024/12."
     assert _shift_years(text, 2026, 1) == (
-        "Redovisning 2027 för 2026, enligt SFS 2008:567 och beslut VON 2024/12.")
+        "Redovisning 2027 för 2026, enligt SFS 2008:567 och beslut VON 2024/12."
+    )
 
 
 def test_ended_agreement_stops_recurring(w, make):
@@ -92,8 +99,7 @@ def test_cli_command(w, make, app):
     first = recurring(w, make)
     issue_on, deadline = next_occurrence(first, today())
     runner = app.test_cli_runner()
-    dry = runner.invoke(args=["requests", "schedule", "--today", issue_on.isoformat(),
-                              "--dry-run"])
+    dry = runner.invoke(args=["requests", "schedule", "--today", issue_on.isoformat(), "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert "would issue" in dry.output and len(chain()) == 1
     run = runner.invoke(args=["requests", "schedule", "--today", issue_on.isoformat()])

@@ -33,22 +33,34 @@ def e2e_smtp():
 @pytest.fixture
 def app_config(app_config, postgres_url, s3_url, clamd_url, e2e_smtp):
     """The test process sees the same database and store as the served app."""
-    app_config.update({
-        "SQLALCHEMY_DATABASE_URI": postgres_url,
-        "STORAGE_URL": s3_url,
-        "CLAMD_URL": clamd_url,
-        "SMTP_URL": f"smtp://127.0.0.1:{e2e_smtp.port}",
-    })
+    app_config.update(
+        {
+            "SQLALCHEMY_DATABASE_URI": postgres_url,
+            "STORAGE_URL": s3_url,
+            "CLAMD_URL": clamd_url,
+            "SMTP_URL": f"smtp://127.0.0.1:{e2e_smtp.port}",
+        }
+    )
     return app_config
 
 
-def start_gunicorn(env_extra: dict, tmp_path: Path, *, config: str | None = None,
-                   args: tuple = ("--workers", "2", "--threads", "4")) -> tuple:
+def start_gunicorn(
+    env_extra: dict,
+    tmp_path: Path,
+    *,
+    config: str | None = None,
+    args: tuple = ("--workers", "2", "--threads", "4"),
+) -> tuple:
     """gunicorn serving deploy.wsgi on a free loopback port; returns (process, base URL)."""
     port = free_port()
-    env = {**os.environ, "PORTAL_ENV": "development", "FORWARDED_PROXY_COUNT": "0",
-           "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
-           "PORTAL_UPLOAD_TMP": str(tmp_path / "spool"), **env_extra}
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "FORWARDED_PROXY_COUNT": "0",
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_UPLOAD_TMP": str(tmp_path / "spool"),
+        **env_extra,
+    }
     env["PORTAL_BASE_URL"] = f"http://127.0.0.1:{port}"
     log_path = tmp_path / "gunicorn.log"
     log = open(log_path, "wb")  # noqa: SIM115 - owned by the process
@@ -101,7 +113,6 @@ def served(pg_app, app_config, tmp_path):
     if (tmp_path / "gunicorn.log").exists():
         log = (tmp_path / "gunicorn.log").read_text(errors="replace")
         assert "Traceback" not in log, log[-4000:]
-
 
 
 class Visit:

@@ -44,7 +44,9 @@ def minimal_pdf(text: str) -> bytes:
     for offset in offsets:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 
@@ -54,8 +56,9 @@ def world(pg_app, make):
 
 
 def sign_in(browser, base, user, visit):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900},
-                                  locale="sv-SE")
+    context = browser.new_context(
+        accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="sv-SE"
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(base + "/logga-in")
@@ -80,7 +83,8 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     staff.get_by_role("link", name="Ny begäran").click()
     visit(staff, "ny-begaran")
     staff.get_by_label("Nämnd", exact=True).select_option(
-        label=f"{w.committee_x.name} ({w.committee_x.code})")
+        label=f"{w.committee_x.name} ({w.committee_x.code})"
+    )
     staff.get_by_label("Rubrik").fill(TITLE)
     staff.get_by_label("Instruktioner till utförarna").fill("Uppgifterna avser den 1 oktober.")
     staff.get_by_label("Svara senast").fill((today() + timedelta(days=30)).isoformat())
@@ -102,7 +106,6 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     letter = tmp_path / "brev.docx"
     download.value.save_as(letter)
     assert letter.read_bytes()[:2] == b"PK"
-
 
     # 2. A provider user answers with a PDF attachment (upload progress shown), gets a
     #    receipt and a registration number.
@@ -133,13 +136,13 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     #    flagged the personnummer in the other.
     staff.get_by_role("navigation").get_by_role("link", name="Ärenden", exact=True).click()
     visit(staff, "arenden")
-    staff.get_by_role("row").filter(has_text=w.org_a.name).get_by_role(
-        "link", name=TITLE).click()
+    staff.get_by_role("row").filter(has_text=w.org_a.name).get_by_role("link", name=TITLE).click()
     visit(staff, "arende")
     expect(staff.get_by_text(registration).first).to_be_visible()
     clarify = decision(staff, "Begär komplettering")
     clarify.get_by_label("Vad ska utföraren komplettera?").fill(
-        "Ange hur ofta trygghetsronderna följs upp.")
+        "Ange hur ofta trygghetsronderna följs upp."
+    )
     clarify.get_by_label("Ny svarsdag").fill((today() + timedelta(days=14)).isoformat())
     clarify.get_by_role("button", name="Begär komplettering").click()
     expect(staff.get_by_text("Kompletteringen är begärd.")).to_be_visible()
@@ -150,9 +153,11 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     provider.get_by_role("link", name="Komplettera").first.click()
     visit(provider, "utforare-kompletterar")
     provider.get_by_label("Beskriv arbetet med trygghet").fill(
-        "Trygghetsronder varje vecka, uppföljda av enhetschefen varje månad.")
+        "Trygghetsronder varje vecka, uppföljda av enhetschefen varje månad."
+    )
     provider.get_by_label("Ert svar på kommunens begäran om komplettering").fill(
-        "Uppföljningen sker månadsvis.")
+        "Uppföljningen sker månadsvis."
+    )
     provider.get_by_role("button", name="Skicka in kompletteringen").click()
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "kvitto-version-2")
@@ -184,8 +189,9 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     visit(publisher, "personnummer-flaggat")
     publisher.get_by_role("checkbox", name="Deltagarlista.txt").uncheck()
     publisher.get_by_role("button", name="Kontrollera igen").click()
-    expect(publisher.get_by_text("Inga personuppgifter hittades i det som är valt.")
-           ).to_be_visible()
+    expect(
+        publisher.get_by_text("Inga personuppgifter hittades i det som är valt.")
+    ).to_be_visible()
     publisher.get_by_role("button", name="Publicera", exact=True).click()
     visit(publisher, "publicerat")
 
@@ -219,15 +225,18 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     # 5. A provider reports a deviation, submits an action plan, completes the measures;
     #    staff closes it.
     provider.get_by_role("navigation", name="Utförarens sidor").get_by_role(
-        "link", name="Översikt").click()
+        "link", name="Översikt"
+    ).click()
     visit(provider, "utforare-oversikt")
     provider.get_by_role("link", name="Rapportera en avvikelse").click()
     visit(provider, "ny-avvikelse")
     provider.get_by_label("Rubrik").fill("Fördröjd läkemedelsutdelning")
     provider.get_by_role("group", name="Typ av händelse").get_by_role(
-        "radio", name="Avvikelse").check()
+        "radio", name="Avvikelse"
+    ).check()
     provider.get_by_role("group", name="Allvarlighetsgrad").get_by_role(
-        "radio", name="Medel").check()
+        "radio", name="Medel"
+    ).check()
     provider.get_by_label("När hände det?").fill(today().isoformat())
     provider.get_by_label("Vad hände?").fill("Kvällens läkemedel delades ut en timme sent.")
     provider.get_by_label("Vilka åtgärder vidtogs direkt?").fill("Sjuksköterskan kontaktades.")
@@ -253,14 +262,16 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     evidence = tmp_path / "Rutin kvällsrunda.pdf"
     evidence.write_bytes(minimal_pdf("Rutin for kvallsrundan"))
     provider.get_by_role("navigation", name="Utförarens sidor").get_by_role(
-        "link", name="Översikt").click()
+        "link", name="Översikt"
+    ).click()
     visit(provider, "utforare-oversikt-plan")
     provider.get_by_role("link", name=re.compile("^Rapportera framsteg")).first.click()
     visit(provider, "rapportera-framsteg")
     provider.get_by_label("Status", exact=True).select_option(label="Genomförd")
     provider.get_by_label("Genomförd den").fill(today().isoformat())
     provider.get_by_label("Underlag som visar att åtgärden är genomförd").set_input_files(
-        str(evidence))
+        str(evidence)
+    )
     provider.get_by_label("Kommentar om hur arbetet går").fill("Rutinen gäller från i dag.")
     provider.get_by_role("button", name="Skicka lägesrapport").click()
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
@@ -270,7 +281,8 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     visit(staff, "atgardsplan-genomford")
     close = decision(staff, "Avsluta åtgärdsplanen")
     close.get_by_label("Hur har effekten av åtgärderna följts upp?").fill(
-        "Stickprov visar att utdelningen sker i tid.")
+        "Stickprov visar att utdelningen sker i tid."
+    )
     close.get_by_role("button", name="Avsluta åtgärdsplanen").click()
     expect(staff.get_by_text("Åtgärdsplanen är avslutad.")).to_be_visible()
     visit(staff, "atgardsplan-avslutad")
@@ -306,8 +318,10 @@ def publish_other_answer(w) -> None:
 
     db.session.expire_all()
     (other,) = db.session.scalars(
-        db.select(Submission).where(Submission.provider_id == w.org_b.id)).all()
+        db.select(Submission).where(Submission.provider_id == w.org_b.id)
+    ).all()
     text_key = next(f.key for f in other.request.fields if f.label.startswith("Beskriv"))
-    factories.answered(other, w.reviewer_x, {text_key: "Trygghetsronder varannan vecka."},
-                       author=w.user_b)
+    factories.answered(
+        other, w.reviewer_x, {text_key: "Trygghetsronder varannan vecka."}, author=w.user_b
+    )
     factories.published(other, w.publisher)

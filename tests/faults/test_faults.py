@@ -48,15 +48,21 @@ def attachment_count() -> int:
 def big_form(submission, size: int) -> dict:
     """The valid answer with a large text file in the file field."""
     data = valid_form(submission)
-    data[keys(submission)["file"]] = (io.BytesIO(b"Kvalitetsarbete.\n" * (size // 17)),
-                                      "Kvalitetsberättelse.txt")
+    data[keys(submission)["file"]] = (
+        io.BytesIO(b"Kvalitetsarbete.\n" * (size // 17)),
+        "Kvalitetsberättelse.txt",
+    )
     return {**data, "action": "submit"}
 
 
 def s3_client(s3_server):
-    return boto3.client("s3", endpoint_url=f"http://{s3_server.endpoint}",
-                        aws_access_key_id=S3Service.ACCESS_KEY,
-                        aws_secret_access_key=S3Service.SECRET_KEY, region_name="us-east-1")
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://{s3_server.endpoint}",
+        aws_access_key_id=S3Service.ACCESS_KEY,
+        aws_secret_access_key=S3Service.SECRET_KEY,
+        region_name="us-east-1",
+    )
 
 
 @pytest.fixture
@@ -78,8 +84,9 @@ def test_s3_stopped_during_a_multipart_upload(on_s3, s3_server, s3_url, app, cli
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             uploads = s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
-            if uploads and s3.list_parts(Bucket=bucket, Key=uploads[0]["Key"],
-                                         UploadId=uploads[0]["UploadId"]).get("Parts"):
+            if uploads and s3.list_parts(
+                Bucket=bucket, Key=uploads[0]["Key"], UploadId=uploads[0]["UploadId"]
+            ).get("Parts"):
                 s3_server.stop()
                 stopped.set()
                 return
@@ -116,8 +123,11 @@ def test_s3_stopped_during_a_multipart_upload(on_s3, s3_server, s3_url, app, cli
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert "unfinished uploads: 0" in runner.invoke(args=["storage", "reconcile"]).output
     rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
-               and r["Status"] == "Enabled" for r in rules), rules
+    assert any(
+        r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1
+        and r["Status"] == "Enabled"
+        for r in rules
+    ), rules
     # The user simply tries again once the store is back.
     again = client.post(answer_url(asked), data=big_form(asked, 10 * MIB))
     assert again.status_code == 303, text_of(again)[:500]
@@ -137,8 +147,9 @@ def as_in_production(app_config) -> None:
     app_config["PROPAGATE_EXCEPTIONS"] = False
 
 
-def test_database_connection_dropped_between_put_and_commit(on_postgres, app, client, w, asked,
-                                                            postgres_url):
+def test_database_connection_dropped_between_put_and_commit(
+    on_postgres, app, client, w, asked, postgres_url
+):
     store_dir = app.config["STORAGE_URL"].removeprefix("file://")
     admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
     killed = []
@@ -189,11 +200,13 @@ def test_database_connection_dropped_between_put_and_commit(on_postgres, app, cl
 def full_spool(app_config):
     """UPLOAD_TMP on a 1 MB tmpfs (root mounts it; failing to is an error, not a skip)."""
     spool = Path(tempfile.mkdtemp(prefix="insyn-full-spool-"))
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(spool)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(spool)],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
-        pytest.fail(f"could not mount a 1 MB tmpfs for the spool: {result.stderr}",
-                    pytrace=False)
+        pytest.fail(f"could not mount a 1 MB tmpfs for the spool: {result.stderr}", pytrace=False)
     app_config["UPLOAD_TMP"] = str(spool)
     as_in_production(app_config)
     yield spool
@@ -233,9 +246,9 @@ def scanner_fault(request, app_config, clamd_service, clamd_url):
     clamd_service.start()
 
 
-def test_scanner_down_the_answer_is_received_and_the_file_waits(scanner_fault, clamd_service,
-                                                                clamd_url, app, client, w,
-                                                                asked):
+def test_scanner_down_the_answer_is_received_and_the_file_waits(
+    scanner_fault, clamd_service, clamd_url, app, client, w, asked
+):
     """The provider's answer goes through (nothing lost), the file waits in quarantine where
     neither the provider nor staff can open it, and ``flask storage rescan`` with the scanner
     back releases it."""
@@ -276,8 +289,11 @@ def valid_form_pdf() -> bytes:
     return pdf_bytes()
 
 
-@pytest.mark.parametrize("decisions", [("godkann", "avsla"), ("begar-komplettering", "godkann")],
-                         ids=["approve vs reject", "clarification vs approve"])
+@pytest.mark.parametrize(
+    "decisions",
+    [("godkann", "avsla"), ("begar-komplettering", "godkann")],
+    ids=["approve vs reject", "clarification vs approve"],
+)
 def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
     """Two reviewers press different decision buttons at the same moment: exactly one decision
     is kept, the other reviewer is told and nothing of theirs is half-recorded.
@@ -294,17 +310,27 @@ def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
     second = factories.user(Role.REVIEWER, committees=[w.committee_x])
     (sub,) = factories.info_request(w.committee_x, [w.org_a], w.reviewer_x)
     answer(sub, w.user_a, {"a": "1"})
-    forms = {"godkann": {"comment": "Bra"}, "avsla": {"reason": "Saknar uppgifter"},
-             "begar-komplettering": {"question": "Bifoga rutinen.",
-                                     "deadline": (today() + timedelta(days=7)).isoformat()}}
+    forms = {
+        "godkann": {"comment": "Bra"},
+        "avsla": {"reason": "Saknar uppgifter"},
+        "begar-komplettering": {
+            "question": "Bifoga rutinen.",
+            "deadline": (today() + timedelta(days=7)).isoformat(),
+        },
+    }
     clients = []
     for reviewer in (w.reviewer_x, second):
         client = pg_app.test_client()
         client.login(reviewer)
         clients.append(client)
-    posts = [(clients[i], f"/handlaggare/arenden/{sub.id}/{slug}",
-              {**forms[slug], "csrf_token": clients[i].csrf_token()})
-             for i, slug in enumerate(decisions)]
+    posts = [
+        (
+            clients[i],
+            f"/handlaggare/arenden/{sub.id}/{slug}",
+            {**forms[slug], "csrf_token": clients[i].csrf_token()},
+        )
+        for i, slug in enumerate(decisions)
+    ]
     barrier = threading.Barrier(2)
 
     def press(post):
@@ -319,19 +345,27 @@ def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
     with ThreadPoolExecutor(2) as pool:
         responses = list(pool.map(press, posts))
     assert sorted(r.status_code for r in responses) == [302, 409], [
-        text_of(r)[:300] for r in responses]
+        text_of(r)[:300] for r in responses
+    ]
     winner = decisions[[r.status_code for r in responses].index(302)]
     loser = next(r for r in responses if r.status_code == 409)
     assert "Ärendet har redan ändrats" in text_of(loser) and "Ladda om sidan" in text_of(loser)
     db.session.expire_all()
     state = db.session.get(Submission, sub.id).state
-    assert state == {"godkann": ReviewState.APPROVED, "avsla": ReviewState.REJECTED,
-                     "begar-komplettering": ReviewState.CLARIFICATION_REQUESTED}[winner]
+    assert (
+        state
+        == {
+            "godkann": ReviewState.APPROVED,
+            "avsla": ReviewState.REJECTED,
+            "begar-komplettering": ReviewState.CLARIFICATION_REQUESTED,
+        }[winner]
+    )
     actions = db.session.scalars(
-        sa.select(ReviewEvent.action).where(ReviewEvent.submission_id == sub.id,
-                                            ReviewEvent.action != "submit")).all()
+        sa.select(ReviewEvent.action).where(
+            ReviewEvent.submission_id == sub.id, ReviewEvent.action != "submit"
+        )
+    ).all()
     assert len(actions) == 1, actions
-
 
 
 def test_the_same_new_request_form_posted_twice_issues_one_request(client, w, smtp_server):
@@ -353,7 +387,8 @@ def test_the_same_new_request_form_posted_twice_issues_one_request(client, w, sm
     assert first.location == second.location
     (issued,) = db.session.scalars(sa.select(InformationRequest)).all()
     assert f"Begäran {issued.registration_number} är redan skickad" in text_of(
-        client.get(second.location))
+        client.get(second.location)
+    )
     answers = db.session.scalars(sa.select(Submission).filter_by(request_id=issued.id)).all()
     assert sorted(s.provider_id for s in answers) == sorted([w.org_a.id, w.org_b.id])
     assert len(smtp_server.to(w.user_a.email)) == 1
@@ -361,8 +396,10 @@ def test_the_same_new_request_form_posted_twice_issues_one_request(client, w, sm
     again = client.get("/handlaggare/begaranden/ny").get_data(as_text=True)
     other = re.search(r'name="form_key" value="([^"]+)"', again).group(1)
     assert other != key.group(1)
-    assert client.post("/handlaggare/begaranden/ny",
-                       data=request_form(w, form_key=other)).status_code == 302
+    assert (
+        client.post("/handlaggare/begaranden/ny", data=request_form(w, form_key=other)).status_code
+        == 302
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(InformationRequest)) == 2
 
 
@@ -423,5 +460,6 @@ def test_the_same_finding_form_posted_twice_asks_for_one_action_plan(client, w):
     assert "Iakttagelsen är redan registrerad" in text_of(client.get(second.location))
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding)) == 1
     plans = db.session.scalars(
-        sa.select(Submission).filter_by(kind=SubmissionKind.ACTION_PLAN)).all()
+        sa.select(Submission).filter_by(kind=SubmissionKind.ACTION_PLAN)
+    ).all()
     assert len(plans) == 1 and plans[0].provider_id == w.org_a.id

@@ -113,8 +113,12 @@ def each_type_fields() -> list[RequestField]:
 def asked(make, w):
     """A request with one field of each type, sent to org A and org B; org A's answer."""
     subs = make.info_request(
-        w.committee_x, [w.org_a, w.org_b], w.reviewer_x, title="Kvalitetsredovisning 2026",
-        instructions="Uppgifterna avser den 1 oktober.", fields=each_type_fields(),
+        w.committee_x,
+        [w.org_a, w.org_b],
+        w.reviewer_x,
+        title="Kvalitetsredovisning 2026",
+        instructions="Uppgifterna avser den 1 oktober.",
+        fields=each_type_fields(),
     )
     commit_and_send()
     return subs[0]

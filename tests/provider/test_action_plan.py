@@ -23,11 +23,24 @@ DUE_2 = (today() + timedelta(days=60)).isoformat()
 @pytest.fixture
 def deviation(make, w):
     agreement = w.org_a.agreements[0]
-    report = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                         title="Fall i badrum", agreement=agreement)
-    workflow.save_draft(report, w.user_a, {"category": "deviation", "severity": "high",
-                                           "description": "En brukare föll.",
-                                           "immediate_measures": "Läkare tillkallad."})
+    report = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        w.user_a,
+        title="Fall i badrum",
+        agreement=agreement,
+    )
+    workflow.save_draft(
+        report,
+        w.user_a,
+        {
+            "category": "deviation",
+            "severity": "high",
+            "description": "En brukare föll.",
+            "immediate_measures": "Läkare tillkallad.",
+        },
+    )
     workflow.submit(report, w.user_a)
     db.session.commit()
     return report
@@ -79,35 +92,55 @@ def test_plan_for_a_deviation_progress_and_close(client, w, deviation, smtp_serv
     db.session.refresh(plan)
     assert plan.state == ReviewState.SUBMITTED and plan.title == "Åtgärdsplan: fall i badrum"
     measures = plan.versions[0].answers["measures"]
-    assert [m["description"] for m in measures] == ["Halkskydd i alla badrum",
-                                                    "Fallriskbedömning för alla brukare"]
-    assert measures[0] == {"description": "Halkskydd i alla badrum", "owner": "Enhetschef",
-                           "due": DUE_1, "status": "planned"}
+    assert [m["description"] for m in measures] == [
+        "Halkskydd i alla badrum",
+        "Fallriskbedömning för alla brukare",
+    ]
+    assert measures[0] == {
+        "description": "Halkskydd i alla badrum",
+        "owner": "Enhetschef",
+        "due": DUE_1,
+        "status": "planned",
+    }
     assert "Fall i badrum" in text_of(client.get(f"/utforare/arenden/{plan.id}"))
 
     workflow.approve(plan, w.reviewer_x, "Planen godtas.")
     commit_and_send()
-    assert f"Ärende {plan.registration_number} är godkänt" in smtp_server.subjects(
-        w.user_a.email)
+    assert f"Ärende {plan.registration_number} är godkänt" in smtp_server.subjects(w.user_a.email)
     start = text_of(client.get("/utforare/"))
     assert "2 åtgärder återstår" in start and "Rapportera framsteg" in start
 
     # Progress: done needs a date and evidence.
     progress = client.get(answer)
     assert "Rapportera framsteg" in text_of(progress)
-    incomplete = client.post(answer, data={"measure_count": "2", "m-0-status": "done",
-                                           "m-1-status": "in_progress", "action": "submit"})
+    incomplete = client.post(
+        answer,
+        data={
+            "measure_count": "2",
+            "m-0-status": "done",
+            "m-1-status": "in_progress",
+            "action": "submit",
+        },
+    )
     assert incomplete.status_code == 422
     html = incomplete.get_data(as_text=True)
     assert "Ange när åtgärden genomfördes." in html
     assert "Bifoga underlag som visar att åtgärden är genomförd." in html
     done_on = (today() - timedelta(days=1)).isoformat()
-    update = client.post(answer, data={
-        "measure_count": "2", "m-0-status": "done", "m-0-done_on": done_on,
-        "m-0-evidence": (io.BytesIO(pdf_bytes()), "Inköpsorder halkskydd.pdf"),
-        # A progress report cannot rewrite the approved measure.
-        "m-0-description": "Något annat", "m-1-status": "in_progress",
-        "note": "Halkskydden är monterade.", "action": "submit"})
+    update = client.post(
+        answer,
+        data={
+            "measure_count": "2",
+            "m-0-status": "done",
+            "m-0-done_on": done_on,
+            "m-0-evidence": (io.BytesIO(pdf_bytes()), "Inköpsorder halkskydd.pdf"),
+            # A progress report cannot rewrite the approved measure.
+            "m-0-description": "Något annat",
+            "m-1-status": "in_progress",
+            "note": "Halkskydden är monterade.",
+            "action": "submit",
+        },
+    )
     assert update.status_code == 303, text_of(update)[:3000]
     db.session.refresh(plan)
     assert plan.state == ReviewState.APPROVED and len(plan.versions) == 2
@@ -127,11 +160,19 @@ def test_plan_for_a_deviation_progress_and_close(client, w, deviation, smtp_serv
     db.session.rollback()
 
     # The second measure done too; the first keeps its evidence (carried to version 3).
-    final = client.post(answer, data={
-        "measure_count": "2", "m-0-status": "done", "m-0-done_on": done_on,
-        "m-0-evidence_id": str(evidence.id), "m-1-status": "done", "m-1-done_on": done_on,
-        "m-1-evidence": (io.BytesIO(b"Fallriskbedomningar klara\n"), "lista.txt"),
-        "action": "submit"})
+    final = client.post(
+        answer,
+        data={
+            "measure_count": "2",
+            "m-0-status": "done",
+            "m-0-done_on": done_on,
+            "m-0-evidence_id": str(evidence.id),
+            "m-1-status": "done",
+            "m-1-done_on": done_on,
+            "m-1-evidence": (io.BytesIO(b"Fallriskbedomningar klara\n"), "lista.txt"),
+            "action": "submit",
+        },
+    )
     assert final.status_code == 303
     db.session.refresh(plan)
     v3 = plan.versions[2]
@@ -152,14 +193,21 @@ def test_plan_for_a_deviation_progress_and_close(client, w, deviation, smtp_serv
 def test_plan_needs_complete_measures(client, w, deviation):
     client.login(w.user_a)
     url = f"/utforare/atgardsplaner/ny?avvikelse={deviation.id}"
-    empty = client.post(url, data={"title": "Plan", "measure_count": "1", "form_key": "e" * 24,
-                                   "action": "submit"})
+    empty = client.post(
+        url, data={"title": "Plan", "measure_count": "1", "form_key": "e" * 24, "action": "submit"}
+    )
     assert empty.status_code == 422
     assert "Planen behöver minst en åtgärd." in empty.get_data(as_text=True)
     (plan,) = plans()
-    partial = client.post(f"/utforare/arenden/{plan.id}/svar", data={
-        "measure_count": "1", "m-0-description": "Ny rutin", "m-0-due": "snart",
-        "action": "submit"})
+    partial = client.post(
+        f"/utforare/arenden/{plan.id}/svar",
+        data={
+            "measure_count": "1",
+            "m-0-description": "Ny rutin",
+            "m-0-due": "snart",
+            "action": "submit",
+        },
+    )
     assert partial.status_code == 422
     html = partial.get_data(as_text=True)
     assert "Ange vem som ansvarar." in html and "ÅÅÅÅ-MM-DD" in html
@@ -171,17 +219,23 @@ def test_measures_can_be_removed_from_a_draft(client, w, deviation):
     url = f"/utforare/atgardsplaner/ny?avvikelse={deviation.id}"
     client.post(url, data={**plan_form(), "action": "save"})
     (plan,) = plans()
-    client.post(f"/utforare/arenden/{plan.id}/svar",
-                data={**plan_form(), "m-0-remove": "1", "action": "save"})
+    client.post(
+        f"/utforare/arenden/{plan.id}/svar",
+        data={**plan_form(), "m-0-remove": "1", "action": "save"},
+    )
     db.session.refresh(plan)
     assert [m["owner"] for m in plan.current_draft.answers["measures"]] == ["Sjuksköterska"]
 
 
 def test_plan_asked_for_after_a_finding(client, w, smtp_server):
     agreement = w.org_a.agreements[0]
-    finding = Finding(agreement=agreement, assessed_on=today(), meets_requirements=False,
-                      deficiencies="Genomförandeplaner saknas för flera brukare.",
-                      action_plan_due=today() + timedelta(days=21))
+    finding = Finding(
+        agreement=agreement,
+        assessed_on=today(),
+        meets_requirements=False,
+        deficiencies="Genomförandeplaner saknas för flera brukare.",
+        action_plan_due=today() + timedelta(days=21),
+    )
     plan = workflow.record_finding(finding, w.reviewer_x)
     commit_and_send()
     (mail,) = smtp_server.to(w.user_a.email)

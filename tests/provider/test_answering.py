@@ -27,8 +27,14 @@ def test_request_shows_what_is_asked_and_the_letter(client, w, asked):
     client.login(w.user_a)
     page = text_of(client.get(f"/utforare/arenden/{asked.id}"))
     assert "Kvalitetsredovisning 2026" in page
-    for label in ("Beskriv arbetet med delaktighet", "Antal brukare", "Andel undersköterskor",
-                  "Finns ledningssystem?", "Senaste egenkontroll", "Kvalitetsberättelse"):
+    for label in (
+        "Beskriv arbetet med delaktighet",
+        "Antal brukare",
+        "Andel undersköterskor",
+        "Finns ledningssystem?",
+        "Senaste egenkontroll",
+        "Kvalitetsberättelse",
+    ):
         assert label in page
     assert "Uppgifterna avser den 1 oktober." in page
     letter = client.get(f"/utforare/arenden/{asked.id}/begaran.docx")
@@ -113,8 +119,11 @@ def test_required_answer_missing_blocks_submit_but_not_save(client, w, asked, ki
         form["remove_file"] = [str(a.id) for a in asked.current_draft.attachments]
     sent = client.post(answer_url(asked), data={**form, "action": "submit"})
     assert sent.status_code == 422
-    expected = "Bifoga minst en fil." if kind == "file" else (
-        "Välj ett av alternativen." if kind == "yes_no" else "Fyll i svaret.")
+    expected = (
+        "Bifoga minst en fil."
+        if kind == "file"
+        else ("Välj ett av alternativen." if kind == "yes_no" else "Fyll i svaret.")
+    )
     assert expected in sent.get_data(as_text=True)
     db.session.refresh(asked)
     assert asked.state == ReviewState.DRAFT
@@ -166,8 +175,9 @@ def test_submitted_answer_cannot_be_changed(client, w, asked):
     client.login(w.user_a)
     client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
     k = keys(asked)
-    response = client.post(answer_url(asked), data={k["text"]: "Ändrat i efterhand",
-                                                    "action": "save"})
+    response = client.post(
+        answer_url(asked), data={k["text"]: "Ändrat i efterhand", "action": "save"}
+    )
     assert response.status_code == 303
     assert "/kvitto/1" in response.location
     assert client.get(answer_url(asked)).status_code == 302
@@ -179,10 +189,12 @@ def test_double_clicked_submit_creates_one_submission(client, w, asked):
     client.login(w.user_a)
     form_page = client.get(answer_url(asked)).get_data(as_text=True)
     lock = form_page.split('name="lock_version" value="')[1].split('"')[0]
-    first = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit",
-                                                 "lock_version": lock})
-    second = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit",
-                                                  "lock_version": lock})
+    first = client.post(
+        answer_url(asked), data={**valid_form(asked), "action": "submit", "lock_version": lock}
+    )
+    second = client.post(
+        answer_url(asked), data={**valid_form(asked), "action": "submit", "lock_version": lock}
+    )
     assert first.status_code == second.status_code == 303
     assert first.location == second.location  # both end on the receipt
     assert "redan inskickat" in text_of(client.get(second.location))
@@ -201,8 +213,10 @@ def test_concurrent_double_click_on_postgresql(pg_app, make):
     clients = [pg_app.test_client() for _ in range(2)]
     for c in clients:
         c.login(w.user_a)
-    forms = [{**valid_form(sub), "action": "submit", "lock_version": str(sub.lock_version)}
-             for _ in clients]
+    forms = [
+        {**valid_form(sub), "action": "submit", "lock_version": str(sub.lock_version)}
+        for _ in clients
+    ]
     url = answer_url(sub)
     barrier = threading.Barrier(2)
 
@@ -226,7 +240,8 @@ def test_concurrent_double_click_on_postgresql(pg_app, make):
     ).all()
     assert numbers[0] is not None
     assert "redan inskickat" in text_of(clients[0].get(responses[0].location)) + text_of(
-        clients[1].get(responses[1].location))
+        clients[1].get(responses[1].location)
+    )
 
 
 def test_colleague_changes_are_not_overwritten(client, w, asked):
@@ -235,10 +250,14 @@ def test_colleague_changes_are_not_overwritten(client, w, asked):
     client.post(answer_url(asked), data={k["text"]: "Första", "action": "save"})
     db.session.refresh(asked)
     opened = asked.lock_version
-    client.post(answer_url(asked), data={k["text"]: "Kollegans text", "action": "save",
-                                         "lock_version": str(opened)})
-    late = client.post(answer_url(asked), data={k["text"]: "Min gamla text", "action": "save",
-                                                "lock_version": str(opened)})
+    client.post(
+        answer_url(asked),
+        data={k["text"]: "Kollegans text", "action": "save", "lock_version": str(opened)},
+    )
+    late = client.post(
+        answer_url(asked),
+        data={k["text"]: "Min gamla text", "action": "save", "lock_version": str(opened)},
+    )
     assert late.status_code == 409
     assert "Ärendet har ändrats sedan du öppnade sidan" in text_of(late)
     assert "Min gamla text" in late.get_data(as_text=True)  # kept in the form

@@ -17,8 +17,9 @@ from tests.provider.conftest import keys
 
 
 def signed_in(browser, server, user, *, javascript: bool = True, width: int = 1280):
-    context = browser.new_context(java_script_enabled=javascript,
-                                  viewport={"width": width, "height": 900})
+    context = browser.new_context(
+        java_script_enabled=javascript, viewport={"width": width, "height": 900}
+    )
     page = context.new_page()
     page.goto(server + "/logga-in")
     page.fill("#email", user.email)
@@ -87,8 +88,9 @@ def test_file_over_the_limit_is_caught_before_upload(browser, server, w, asked, 
     page = signed_in(browser, server, w.user_a)
     page.goto(f"{server}/utforare/arenden/{asked.id}/svar")
     k = keys(asked)
-    page.evaluate(f"document.getElementById('fld-{k['file']}')"
-                  ".setAttribute('data-max-bytes', '10')")
+    page.evaluate(
+        f"document.getElementById('fld-{k['file']}').setAttribute('data-max-bytes', '10')"
+    )
     big = tmp_path / "stor.txt"
     big.write_bytes(b"x" * 100)
     page.set_input_files(f"#fld-{k['file']}", str(big))
@@ -120,16 +122,35 @@ def test_plain_form_works_without_javascript(browser, server, w, asked, tmp_path
 @pytest.fixture
 def pages(make, w, asked):
     agreement = w.org_a.agreements[0]
-    report = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                         title="Fall i badrum", agreement=agreement)
-    workflow.save_draft(report, w.user_a, {"category": "deviation", "severity": "high",
-                                           "description": "En brukare föll.",
-                                           "immediate_measures": "Läkare tillkallad."})
+    report = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        w.user_a,
+        title="Fall i badrum",
+        agreement=agreement,
+    )
+    workflow.save_draft(
+        report,
+        w.user_a,
+        {
+            "category": "deviation",
+            "severity": "high",
+            "description": "En brukare föll.",
+            "immediate_measures": "Läkare tillkallad.",
+        },
+    )
     workflow.submit(report, w.user_a)
     plan = workflow.record_finding(
-        Finding(agreement=agreement, assessed_on=today(), meets_requirements=False,
-                deficiencies="Genomförandeplaner saknas.",
-                action_plan_due=today() + timedelta(days=14)), w.reviewer_x)
+        Finding(
+            agreement=agreement,
+            assessed_on=today(),
+            meets_requirements=False,
+            deficiencies="Genomförandeplaner saknas.",
+            action_plan_due=today() + timedelta(days=14),
+        ),
+        w.reviewer_x,
+    )
     db.session.commit()
     return {
         "start": "/utforare/",

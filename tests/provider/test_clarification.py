@@ -44,8 +44,9 @@ def test_clarification_round_trip_keeps_both_versions(client, w, asked, smtp_ser
     answers = valid_form(asked)
     del answers[k["file"]]  # keep the earlier file as it is
     answers[k["text"]] = "Brukarråd varannan månad, senast den 3 mars."
-    response = client.post(url, data={**answers, "action": "submit",
-                                      "note": "Brukarråden hålls varannan månad."})
+    response = client.post(
+        url, data={**answers, "action": "submit", "note": "Brukarråden hålls varannan månad."}
+    )
     assert response.status_code == 303
     assert response.location.endswith(f"/utforare/arenden/{asked.id}/kvitto/2")
 
@@ -70,8 +71,9 @@ def test_clarification_round_trip_keeps_both_versions(client, w, asked, smtp_ser
     assert "senast den 3 mars" in text_of(v2)
     assert client.get(f"/utforare/filer/{first_file.id}").data == pdf_bytes()
     assert client.get(f"/utforare/filer/{carried.id}").data == pdf_bytes()
-    receipt = docx.Document(io.BytesIO(
-        client.get(f"/utforare/arenden/{asked.id}/kvitto/2.docx").data))
+    receipt = docx.Document(
+        io.BytesIO(client.get(f"/utforare/arenden/{asked.id}/kvitto/2.docx").data)
+    )
     cells = [c.text for t in receipt.tables for r in t.rows for c in r.cells]
     assert "Insynsinformation, version 2" in cells and carried.sha256 in cells
     history = text_of(client.get(f"/utforare/arenden/{asked.id}"))
@@ -91,8 +93,9 @@ def test_clarification_can_replace_and_remove_files(client, w, asked):
     client.post(url, data={**valid_form(asked), "action": "submit"})
     db.session.refresh(asked)
     original = asked.versions[0].attachments[0]
-    workflow.ask_clarification(asked, w.reviewer_x, "Bifoga den nya berättelsen.",
-                               today() + timedelta(days=7))
+    workflow.ask_clarification(
+        asked, w.reviewer_x, "Bifoga den nya berättelsen.", today() + timedelta(days=7)
+    )
     db.session.commit()
     k = keys(asked)
     form = valid_form(asked)

@@ -36,15 +36,16 @@ def clock(monkeypatch):
 
 
 def _request(make, w, title: str, deadline: date):
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, title=title,
-                               deadline=deadline + timedelta(days=30))
+    (sub,) = make.info_request(
+        w.committee_x, [w.org_a], w.reviewer_x, title=title, deadline=deadline + timedelta(days=30)
+    )
     sub.deadline = sub.request.deadline = deadline
     sub.issued_on = deadline - timedelta(days=30)
     return sub
 
 
 def row_of(page: str, title: str) -> str:
-    return page[page.index(title):][:300]
+    return page[page.index(title) :][:300]
 
 
 def test_deadlines_are_stockholm_dates(clock, app, client, make, w, smtp_server):
@@ -65,8 +66,7 @@ def test_deadlines_are_stockholm_dates(clock, app, client, make, w, smtp_server)
     smtp_server.clear()
     result = app.test_cli_runner().invoke(args=["notifications", "send-reminders"])
     assert result.exit_code == 0, result.output
-    kinds = dict(db.session.execute(
-        sa.select(ReminderSent.submission_id, ReminderSent.kind)).all())
+    kinds = dict(db.session.execute(sa.select(ReminderSent.submission_id, ReminderSent.kind)).all())
     assert kinds == {late.id: "overdue", last_day.id: "reminder_1"}
     subjects = smtp_server.subjects(w.user_a.email)
     assert "Svaret är försenat: Bemanning mars" in subjects
@@ -81,8 +81,7 @@ def test_deadlines_are_stockholm_dates(clock, app, client, make, w, smtp_server)
 def test_a_deadline_of_today_in_stockholm_cannot_be_given(clock, client, make, w):
     """Staff cannot ask for a clarification by "today" in Stockholm, though it is a day
     ahead in UTC."""
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x,
-                               deadline=date(2026, 4, 20))
+    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, deadline=date(2026, 4, 20))
     from tests.admin.helpers import answer
 
     answer(sub, w.user_a, {"a": "1"})

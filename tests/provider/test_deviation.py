@@ -47,12 +47,24 @@ def test_report_a_deviation_unasked(client, w, smtp_server):
     page = client.get("/utforare/avvikelser/ny")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for label in ("Typ av händelse", "Allvarlighetsgrad", "När hände det?", "Vad hände?",
-                  "Vilka åtgärder vidtogs direkt?", "Bilagor", agreement.reference):
+    for label in (
+        "Typ av händelse",
+        "Allvarlighetsgrad",
+        "När hände det?",
+        "Vad hände?",
+        "Vilka åtgärder vidtogs direkt?",
+        "Bilagor",
+        agreement.reference,
+    ):
         assert label in html
-    response = client.post("/utforare/avvikelser/ny", data={
-        **report_form(agreement), "action": "submit",
-        "attachments": (io.BytesIO(pdf_bytes()), "Händelseanalys.pdf")})
+    response = client.post(
+        "/utforare/avvikelser/ny",
+        data={
+            **report_form(agreement),
+            "action": "submit",
+            "attachments": (io.BytesIO(pdf_bytes()), "Händelseanalys.pdf"),
+        },
+    )
     assert response.status_code == 303
     (report,) = reports()
     assert report.state == ReviewState.SUBMITTED and report.request_id is None
@@ -71,7 +83,8 @@ def test_report_a_deviation_unasked(client, w, smtp_server):
     assert "Avvikelse" in detail and "Medel" in detail and "två timmar sent" in detail
     assert "Fördröjd läkemedelsutdelning" in text_of(client.get("/utforare/"))
     assert smtp_server.subjects(w.user_a.email) == [
-        f"Kvitto: {report.registration_number} har tagits emot"]
+        f"Kvitto: {report.registration_number} har tagits emot"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -99,8 +112,9 @@ def test_deviation_fields_are_validated(client, w, field, value, message):
 @pytest.mark.parametrize("number", [VALID_PNR, "121212-1212", "121212+1212", SAMORDNINGSNUMMER])
 def test_identity_number_in_the_text_warns_before_submit(client, w, number):
     client.login(w.user_a)
-    form = report_form(w.org_a.agreements[0],
-                       description=f"Brukaren {number} fick sina läkemedel för sent.")
+    form = report_form(
+        w.org_a.agreements[0], description=f"Brukaren {number} fick sina läkemedel för sent."
+    )
     response = client.post("/utforare/avvikelser/ny", data={**form, "action": "submit"})
     assert response.status_code == 422
     text = text_of(response)
@@ -112,8 +126,7 @@ def test_identity_number_in_the_text_warns_before_submit(client, w, number):
 
     # Removing the number lets it through.
     form = report_form(w.org_a.agreements[0], description="En brukare fick läkemedel för sent.")
-    response = client.post(f"/utforare/arenden/{report.id}/svar",
-                           data={**form, "action": "submit"})
+    response = client.post(f"/utforare/arenden/{report.id}/svar", data={**form, "action": "submit"})
     assert response.status_code == 303
     db.session.refresh(report)
     assert report.state == ReviewState.SUBMITTED
@@ -121,8 +134,9 @@ def test_identity_number_in_the_text_warns_before_submit(client, w, number):
 
 def test_invalid_checksum_does_not_warn(client, w):
     client.login(w.user_a)
-    form = report_form(w.org_a.agreements[0],
-                       description=f"Ärende {INVALID_PNR} i verksamhetssystemet.")
+    form = report_form(
+        w.org_a.agreements[0], description=f"Ärende {INVALID_PNR} i verksamhetssystemet."
+    )
     response = client.post("/utforare/avvikelser/ny", data={**form, "action": "submit"})
     assert response.status_code == 303
     (report,) = reports()
@@ -137,8 +151,10 @@ def test_warning_can_be_confirmed_for_a_number_that_is_not_a_person(client, w):
     assert first.status_code == 422
     assert 'name="pii_confirmed"' in first.get_data(as_text=True)
     (report,) = reports()
-    confirmed = client.post(f"/utforare/arenden/{report.id}/svar",
-                            data={**form, "action": "submit", "pii_confirmed": "1"})
+    confirmed = client.post(
+        f"/utforare/arenden/{report.id}/svar",
+        data={**form, "action": "submit", "pii_confirmed": "1"},
+    )
     assert confirmed.status_code == 303
     db.session.refresh(report)
     assert report.state == ReviewState.SUBMITTED
@@ -167,8 +183,9 @@ def test_double_clicked_new_report_creates_one_report(client, w):
 
 def test_own_draft_can_be_removed(client, w):
     client.login(w.user_a)
-    client.post("/utforare/avvikelser/ny", data={**report_form(w.org_a.agreements[0]),
-                                                 "action": "save"})
+    client.post(
+        "/utforare/avvikelser/ny", data={**report_form(w.org_a.agreements[0]), "action": "save"}
+    )
     (report,) = reports()
     assert client.post(f"/utforare/arenden/{report.id}/ta-tillbaka", data={}).status_code == 303
     db.session.refresh(report)
@@ -180,7 +197,10 @@ def test_asked_deviation_report_uses_the_request(client, w, make):
     from portal.models import FieldType, RequestField
 
     (asked,) = make.info_request(
-        w.committee_x, [w.org_a], w.reviewer_x, title="Rapportera fall under hösten",
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        title="Rapportera fall under hösten",
         kind=SubmissionKind.DEVIATION_REPORT,
         fields=[RequestField(position=1, label="Antal fall", type=FieldType.NUMBER)],
     )
@@ -192,8 +212,9 @@ def test_asked_deviation_report_uses_the_request(client, w, make):
     form = report_form(w.org_a.agreements[0])
     form.pop("title")
     key = asked.request.fields[0].key
-    response = client.post(f"/utforare/arenden/{asked.id}/svar",
-                           data={**form, key: "3", "action": "submit"})
+    response = client.post(
+        f"/utforare/arenden/{asked.id}/svar", data={**form, key: "3", "action": "submit"}
+    )
     assert response.status_code == 303
     db.session.refresh(asked)
     assert asked.versions[0].answers[key] == "3"
@@ -235,9 +256,14 @@ def test_receipt_docx_names_who_when_and_the_sha256_of_each_file(client, w):
 
     files = {"Händelseanalys.pdf": pdf_bytes(), "Tidslinje.txt": b"18.00 ordinarie tid\n"}
     client.login(w.user_a)
-    response = client.post("/utforare/avvikelser/ny", data={
-        **report_form(w.org_a.agreements[0]), "action": "submit",
-        "attachments": [(io.BytesIO(data), name) for name, data in files.items()]})
+    response = client.post(
+        "/utforare/avvikelser/ny",
+        data={
+            **report_form(w.org_a.agreements[0]),
+            "action": "submit",
+            "attachments": [(io.BytesIO(data), name) for name, data in files.items()],
+        },
+    )
     assert response.status_code == 303
     (report,) = reports()
     version = report.versions[0]

@@ -21,14 +21,16 @@ def scanning(app_config, clamd_url):
     app_config["CLAMD_URL"] = clamd_url
 
 
-def test_a_file_found_infected_later_is_kept_as_a_record(scanning, clamd_service, client, app,
-                                                         smtp_server, w, asked):
+def test_a_file_found_infected_later_is_kept_as_a_record(
+    scanning, clamd_service, client, app, smtp_server, w, asked
+):
     client.login(w.user_a)
     form = valid_form(asked, **{keys(asked)["file"]: (io.BytesIO(EICAR), "Kvalitet.txt")})
     clamd_service.stop()
     try:
-        response = client.post(f"/utforare/arenden/{asked.id}/svar",
-                               data={**form, "action": "submit"})
+        response = client.post(
+            f"/utforare/arenden/{asked.id}/svar", data={**form, "action": "submit"}
+        )
     finally:
         clamd_service.start()
     assert response.status_code == 303, text_of(response)[:500]
@@ -47,7 +49,8 @@ def test_a_file_found_infected_later_is_kept_as_a_record(scanning, clamd_service
     assert list(current_store().list()) == []
     assert reconcile().consistent
     (event,) = db.session.scalars(
-        db.select(AuditEvent).filter_by(action="attachment.infected")).all()
+        db.select(AuditEvent).filter_by(action="attachment.infected")
+    ).all()
     assert event.object_id == file.id and event.detail["signature"].startswith(SIGNATURE)
 
     subject = f"En fil i {asked.registration_number} är borttagen: virus"
@@ -61,6 +64,7 @@ def test_a_file_found_infected_later_is_kept_as_a_record(scanning, clamd_service
     staff = app.test_client()
     staff.login(w.reviewer_x)
     assert "borttagen: viruskontrollen hittade skadlig kod" in text_of(
-        staff.get(f"/handlaggare/arenden/{asked.id}"))
+        staff.get(f"/handlaggare/arenden/{asked.id}")
+    )
     refused = staff.get(f"/handlaggare/bilagor/{file.id}")
     assert refused.status_code == 410 and "skadlig kod" in text_of(refused)

@@ -26,8 +26,13 @@ def test_new_request_goes_to_the_organisations_who_must_answer(make, w, smtp_ser
     invited = make.user(Role.PROVIDER_USER, provider_=w.org_a)
     invited.password_hash = None  # invited, has not joined yet
     gone = make.user(Role.PROVIDER_USER, provider_=w.org_a, active=False)
-    subs = make.info_request(w.committee_x, [w.org_a, w.org_b], w.reviewer_x,
-                             title="Bemanning vecka 40", instructions="Per enhet.")
+    subs = make.info_request(
+        w.committee_x,
+        [w.org_a, w.org_b],
+        w.reviewer_x,
+        title="Bemanning vecka 40",
+        instructions="Per enhet.",
+    )
     commit_and_send()
     expected = {w.user_a.email, w.admin_a.email, "kvalitet@org-a.example", w.user_b.email}
     assert {r for m in smtp_server.messages for r in m.recipients} == expected
@@ -45,17 +50,20 @@ def test_new_request_goes_to_the_organisations_who_must_answer(make, w, smtp_ser
 @pytest.mark.parametrize(
     ("decide", "subject", "text"),
     [
-        (lambda s, r: workflow.approve(s, r, "Komplett redovisning."), "är godkänt",
-         "har godkänt"),
-        (lambda s, r: workflow.reject(s, r, "Underlaget gäller fel år."), "är avslaget",
-         "har avslagit"),
+        (lambda s, r: workflow.approve(s, r, "Komplett redovisning."), "är godkänt", "har godkänt"),
+        (
+            lambda s, r: workflow.reject(s, r, "Underlaget gäller fel år."),
+            "är avslaget",
+            "har avslagit",
+        ),
     ],
     ids=["approve", "reject"],
 )
 def test_decision_mail(client, make, w, asked, smtp_server, decide, subject, text):
     client.login(w.user_a)
-    client.post(f"/utforare/arenden/{asked.id}/svar",
-                data={**valid_form(asked), "action": "submit"})
+    client.post(
+        f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked), "action": "submit"}
+    )
     smtp_server.clear()
     db.session.refresh(asked)
     decide(asked, w.reviewer_x)
@@ -80,8 +88,13 @@ def test_extended_deadline_mail(make, w, asked, smtp_server):
 
 
 def _waiting(make, w, title: str, days_left: int, issued_days_ago: int = 30):
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, title=title,
-                               deadline=today() + timedelta(days=max(days_left, 1)))
+    (sub,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        title=title,
+        deadline=today() + timedelta(days=max(days_left, 1)),
+    )
     sub.deadline = today() + timedelta(days=days_left)
     sub.issued_on = today() - timedelta(days=issued_days_ago)
     return sub
@@ -118,14 +131,19 @@ def test_reminders_7_and_1_days_before_and_overdue(app, make, w, smtp_server):
     assert len(subjects) == 5  # nothing for "Långt kvar", "Nyss skickad" or the answered one
     assert smtp_server.to(w.admin_a.email)  # the whole organisation is reminded
     body = {m.subject: m.body for m in smtp_server.to(w.user_a.email)}
-    assert "(i morgon)" in body[f"Påminnelse: svara senast {one.deadline.isoformat()} – "
-                                "En dag kvar"]
+    assert (
+        "(i morgon)" in body[f"Påminnelse: svara senast {one.deadline.isoformat()} – En dag kvar"]
+    )
     (staff,) = smtp_server.to(w.reviewer_x.email)
     assert staff.subject == "Försenat svar från Org A AB: Försenad"
-    kinds = dict(
-        db.session.execute(sa.select(ReminderSent.submission_id, ReminderSent.kind)).all())
-    assert kinds == {seven.id: "reminder_7", six.id: "reminder_7", one.id: "reminder_1",
-                     zero.id: "reminder_1", late.id: "overdue"}
+    kinds = dict(db.session.execute(sa.select(ReminderSent.submission_id, ReminderSent.kind)).all())
+    assert kinds == {
+        seven.id: "reminder_7",
+        six.id: "reminder_7",
+        one.id: "reminder_1",
+        zero.id: "reminder_1",
+        late.id: "overdue",
+    }
     assert "5 notice(s)" in output
     assert fresh.id not in kinds
 
@@ -142,7 +160,8 @@ def test_reminders_7_and_1_days_before_and_overdue(app, make, w, smtp_server):
     smtp_server.clear()
     remind(app)
     assert smtp_server.subjects(w.user_a.email) == [
-        f"Påminnelse: svara senast {(today() + timedelta(days=1)).isoformat()} – Försenad"]
+        f"Påminnelse: svara senast {(today() + timedelta(days=1)).isoformat()} – Försenad"
+    ]
 
 
 def test_dry_run_sends_nothing(app, make, w, smtp_server):
@@ -158,11 +177,13 @@ def test_dry_run_sends_nothing(app, make, w, smtp_server):
 
 def test_clarification_deadline_is_reminded(app, client, make, w, asked, smtp_server):
     client.login(w.user_a)
-    client.post(f"/utforare/arenden/{asked.id}/svar",
-                data={**valid_form(asked), "action": "submit"})
+    client.post(
+        f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked), "action": "submit"}
+    )
     db.session.refresh(asked)
-    workflow.ask_clarification(asked, w.reviewer_x, "Komplettera med siffror för oktober.",
-                               today() + timedelta(days=1))
+    workflow.ask_clarification(
+        asked, w.reviewer_x, "Komplettera med siffror för oktober.", today() + timedelta(days=1)
+    )
     commit_and_send()
     smtp_server.clear()
     remind(app)
@@ -176,8 +197,9 @@ def test_clarification_deadline_is_reminded(app, client, make, w, asked, smtp_se
 
 def test_smtp_down_keeps_the_change_and_mail_retry_sends_later(smtp_down, app, client, w, asked):
     client.login(w.user_a)
-    response = client.post(f"/utforare/arenden/{asked.id}/svar",
-                           data={**valid_form(asked), "action": "submit"})
+    response = client.post(
+        f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked), "action": "submit"}
+    )
     assert response.status_code == 303  # the submit is not lost
     db.session.refresh(asked)
     assert asked.state == ReviewState.SUBMITTED
@@ -186,7 +208,8 @@ def test_smtp_down_keeps_the_change_and_mail_retry_sends_later(smtp_down, app, c
     ).all()
     assert mail.sent_at is None and mail.attempts == 1 and mail.last_error
     unsent = db.session.scalar(
-        sa.select(sa.func.count()).select_from(OutboundMail).where(OutboundMail.sent_at.is_(None)))
+        sa.select(sa.func.count()).select_from(OutboundMail).where(OutboundMail.sent_at.is_(None))
+    )
 
     runner = app.test_cli_runner()
     still_down = runner.invoke(args=["mail", "retry"])
@@ -215,8 +238,12 @@ def test_staff_pages_mail_the_provider_after_commit(app, client, w, smtp_server)
     staff = app.test_client()
     staff.login(w.reviewer_x)
     agreement = w.org_a.agreements[0]
-    issued = staff.post("/handlaggare/begaranden/ny", data=request_form(
-        w, recipients="agreement", agreement_id=str(agreement.id), **{"fields-1-label": ""}))
+    issued = staff.post(
+        "/handlaggare/begaranden/ny",
+        data=request_form(
+            w, recipients="agreement", agreement_id=str(agreement.id), **{"fields-1-label": ""}
+        ),
+    )
     assert issued.status_code == 302
     (mail,) = smtp_server.to(w.user_a.email)
     assert mail.subject == "Ny begäran från Nämnd VON: Kvalitetsredovisning hemtjänst 2026"
@@ -230,32 +257,49 @@ def test_staff_pages_mail_the_provider_after_commit(app, client, w, smtp_server)
     db.session.refresh(sub)
     number = sub.registration_number
 
-    asked = staff.post(f"/handlaggare/arenden/{sub.id}/begar-komplettering", data={
-        "question": "Ange antalet per enhet.",
-        "deadline": (today() + timedelta(days=7)).isoformat()})
+    asked = staff.post(
+        f"/handlaggare/arenden/{sub.id}/begar-komplettering",
+        data={
+            "question": "Ange antalet per enhet.",
+            "deadline": (today() + timedelta(days=7)).isoformat(),
+        },
+    )
     assert asked.status_code == 302
-    (question,) = [m for m in smtp_server.to(w.user_a.email)
-                   if m.subject == f"Komplettering begärd: {number}"]
+    (question,) = [
+        m for m in smtp_server.to(w.user_a.email) if m.subject == f"Komplettering begärd: {number}"
+    ]
     assert "Ange antalet per enhet." in question.body
 
     assert client.post(url, data={key: "150", "action": "submit"}).status_code == 303
-    assert staff.post(f"/handlaggare/arenden/{sub.id}/godkann",
-                      data={"comment": "Tack."}).status_code == 302
-    (decision,) = [m for m in smtp_server.to(w.admin_a.email)
-                   if m.subject == f"Ärende {number} är godkänt"]
+    assert (
+        staff.post(f"/handlaggare/arenden/{sub.id}/godkann", data={"comment": "Tack."}).status_code
+        == 302
+    )
+    (decision,) = [
+        m for m in smtp_server.to(w.admin_a.email) if m.subject == f"Ärende {number} är godkänt"
+    ]
     assert "Tack." in decision.body
 
-    found = staff.post(f"/handlaggare/avtal/{agreement.id}/iakttagelser/ny", data={
-        "assessed_on": today().isoformat(), "meets_requirements": "no",
-        "deficiencies": "Genomförandeplaner saknas.", "goal_effect": "",
-        "require_plan": "y", "plan_due": (today() + timedelta(days=30)).isoformat()})
+    found = staff.post(
+        f"/handlaggare/avtal/{agreement.id}/iakttagelser/ny",
+        data={
+            "assessed_on": today().isoformat(),
+            "meets_requirements": "no",
+            "deficiencies": "Genomförandeplaner saknas.",
+            "goal_effect": "",
+            "require_plan": "y",
+            "plan_due": (today() + timedelta(days=30)).isoformat(),
+        },
+    )
     assert found.status_code == 302
-    (plan_mail,) = [m for m in smtp_server.to(w.user_a.email)
-                    if m.subject == "Åtgärdsplan begärd av Nämnd VON"]
+    (plan_mail,) = [
+        m for m in smtp_server.to(w.user_a.email) if m.subject == "Åtgärdsplan begärd av Nämnd VON"
+    ]
     assert "Brister som kommunen har noterat:" in plan_mail.body
     assert "Genomförandeplaner saknas." in plan_mail.body
-    unsent = sa.select(sa.func.count()).select_from(OutboundMail).where(
-        OutboundMail.sent_at.is_(None))
+    unsent = (
+        sa.select(sa.func.count()).select_from(OutboundMail).where(OutboundMail.sent_at.is_(None))
+    )
     assert db.session.scalar(unsent) == 0
 
 
@@ -283,8 +327,11 @@ def test_two_mail_retry_runs_at_once_send_each_mail_once(slow_smtp, pg_app):
     from portal import mail
 
     for n in range(6):
-        db.session.add(OutboundMail(recipient=f"kollega{n}@org-a.example",
-                                    subject=f"Meddelande {n}", body="Hej!"))
+        db.session.add(
+            OutboundMail(
+                recipient=f"kollega{n}@org-a.example", subject=f"Meddelande {n}", body="Hej!"
+            )
+        )
     db.session.commit()
     barrier = threading.Barrier(2)
 

@@ -17,8 +17,9 @@ NEW_PASSWORD = "Vår-nya-kollega-2026-hemtjänst"
 
 
 def invite(client, email="ny.kollega@org-a.example", role="provider_user", name="Ny Kollega"):
-    return client.post("/utforare/organisation/bjud-in",
-                       data={"email": email, "name": name, "role": role})
+    return client.post(
+        "/utforare/organisation/bjud-in", data={"email": email, "name": name, "role": role}
+    )
 
 
 def link_in(mail) -> str:
@@ -46,8 +47,9 @@ def test_invitation_is_mailed_accepted_and_used_once(client, w, smtp_server):
     assert form.status_code == 200 and "Org A AB" in text_of(form)
     weak = client.post(path, data={"name": "Nora", "password": "kort", "confirm": "kort"})
     assert weak.status_code == 422 and "minst 12 tecken" in text_of(weak)
-    accepted = client.post(path, data={"name": "Nora Nyberg", "password": NEW_PASSWORD,
-                                       "confirm": NEW_PASSWORD})
+    accepted = client.post(
+        path, data={"name": "Nora Nyberg", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert accepted.status_code == 303 and accepted.location.endswith("/utforare/")
     assert "Välkommen till Insyn, Nora Nyberg!" in text_of(client.get("/utforare/"))
     db.session.refresh(invited)
@@ -59,8 +61,11 @@ def test_invitation_is_mailed_accepted_and_used_once(client, w, smtp_server):
     assert again.status_code == 303 and "/logga-in" in again.location
     client.login(invited, NEW_PASSWORD)
     assert client.get("/utforare/").status_code == 200
-    actions = db.session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.object_type == "user", AuditEvent.object_id == invited.id)).all()
+    actions = db.session.scalars(
+        sa.select(AuditEvent.action).where(
+            AuditEvent.object_type == "user", AuditEvent.object_id == invited.id
+        )
+    ).all()
     assert "user.invite" in actions and "user.invitation_accepted" in actions
 
 
@@ -192,8 +197,9 @@ def test_who_submitted_what(client, w, asked):
     from tests.provider.conftest import valid_form
 
     client.login(w.user_a)
-    client.post(f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked),
-                                                            "action": "submit"})
+    client.post(
+        f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked), "action": "submit"}
+    )
     client.post("/logga-ut", data={})
     client.login(w.admin_a)
     page = text_of(client.get("/utforare/organisation"))
@@ -209,8 +215,12 @@ def test_provider_users_cannot_manage_colleagues(client, w):
     client.login(w.user_a)
     assert client.get("/utforare/organisation").status_code == 404
     assert invite(client).status_code == 404
-    assert client.post(f"/utforare/organisation/kollegor/{w.admin_a.id}/inaktivera",
-                       data={}).status_code == 404
+    assert (
+        client.post(
+            f"/utforare/organisation/kollegor/{w.admin_a.id}/inaktivera", data={}
+        ).status_code
+        == 404
+    )
     assert "Organisation och kollegor" not in text_of(client.get("/utforare/"))
 
 

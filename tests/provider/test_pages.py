@@ -20,31 +20,63 @@ from tests.provider.conftest import valid_form
 def scene(make, w, asked, client):
     """Org A with a submitted answer (with a file), a deviation, a finding and action plans."""
     client.login(w.user_a)
-    assert client.post(f"/utforare/arenden/{asked.id}/svar",
-                       data={**valid_form(asked), "action": "submit"}).status_code == 303
+    assert (
+        client.post(
+            f"/utforare/arenden/{asked.id}/svar", data={**valid_form(asked), "action": "submit"}
+        ).status_code
+        == 303
+    )
     client.post("/logga-ut", data={})
     agreement = w.org_a.agreements[0]
-    deviation = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                            title="Fördröjd läkemedelsutdelning", agreement=agreement)
-    workflow.save_draft(deviation, w.user_a, {
-        "category": "deviation", "severity": "medium",
-        "occurred_on": (today() - timedelta(days=2)).isoformat(),
-        "description": "Läkemedel delades ut två timmar sent.",
-        "immediate_measures": "Läkare kontaktad.", "agreement_id": agreement.id})
+    deviation = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        w.user_a,
+        title="Fördröjd läkemedelsutdelning",
+        agreement=agreement,
+    )
+    workflow.save_draft(
+        deviation,
+        w.user_a,
+        {
+            "category": "deviation",
+            "severity": "medium",
+            "occurred_on": (today() - timedelta(days=2)).isoformat(),
+            "description": "Läkemedel delades ut två timmar sent.",
+            "immediate_measures": "Läkare kontaktad.",
+            "agreement_id": agreement.id,
+        },
+    )
     workflow.submit(deviation, w.user_a)
-    own_draft = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                            title="Påbörjad", agreement=agreement)
-    finding = Finding(agreement=agreement, assessed_on=today(), meets_requirements=False,
-                      deficiencies="Genomförandeplaner saknas.",
-                      action_plan_due=today() + timedelta(days=30))
+    own_draft = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        w.user_a,
+        title="Påbörjad",
+        agreement=agreement,
+    )
+    finding = Finding(
+        agreement=agreement,
+        assessed_on=today(),
+        meets_requirements=False,
+        deficiencies="Genomförandeplaner saknas.",
+        action_plan_due=today() + timedelta(days=30),
+    )
     plan = workflow.record_finding(finding, w.reviewer_x)
     db.session.commit()
     db.session.refresh(asked)
     admin_b = make.user(Role.PROVIDER_ADMIN, provider_=w.org_b)
     db.session.commit()
     return SimpleNamespace(
-        answer=asked, file=asked.versions[0].attachments[0], deviation=deviation,
-        own_draft=own_draft, finding=finding, plan=plan, admin_b=admin_b,
+        answer=asked,
+        file=asked.versions[0].attachments[0],
+        deviation=deviation,
+        own_draft=own_draft,
+        finding=finding,
+        plan=plan,
+        admin_b=admin_b,
     )
 
 
@@ -94,10 +126,14 @@ NOT_BY_ID = {"provider.accept_invitation"}
 def test_every_provider_route_is_tried(app, w, scene):
     """A new provider route fails here until the page and cross-organisation tests try it."""
     adapter = app.url_map.bind("insyn.test")
-    tried = {(adapter.match(path.split("?")[0], method="GET")[0], "GET")
-             for path in pages(scene, w) + ADMIN_PAGES}
-    tried |= {(adapter.match(path.split("?")[0], method="POST")[0], "POST")
-              for path, _data in cross_org_posts(scene, w)}
+    tried = {
+        (adapter.match(path.split("?")[0], method="GET")[0], "GET")
+        for path in pages(scene, w) + ADMIN_PAGES
+    }
+    tried |= {
+        (adapter.match(path.split("?")[0], method="POST")[0], "POST")
+        for path, _data in cross_org_posts(scene, w)
+    }
     # Forms that only create something for one's own organisation (tried in
     # test_another_organisations_agreement_cannot_be_reported_on and test_organisation.py).
     tried |= {("provider.new_deviation", "POST"), ("provider.invite", "POST")}
@@ -126,12 +162,18 @@ def test_every_page_works_for_the_organisation(client, w, scene, role):
 
 
 def test_start_page_shows_what_waits_and_what_was_decided(client, w, scene, make):
-    (overdue,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x,
-                                   title="Bemanning natt", deadline=today() + timedelta(days=1))
+    (overdue,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        title="Bemanning natt",
+        deadline=today() + timedelta(days=1),
+    )
     overdue.issued_on = today() - timedelta(days=10)
     overdue.deadline = today() - timedelta(days=3)
-    workflow.ask_clarification(scene.deviation, w.reviewer_x, "Hur många brukare berördes?",
-                               today() + timedelta(days=5))
+    workflow.ask_clarification(
+        scene.deviation, w.reviewer_x, "Hur många brukare berördes?", today() + timedelta(days=5)
+    )
     db.session.commit()
     client.login(w.user_a)
     page = text_of(client.get("/utforare/"))
@@ -168,10 +210,19 @@ def test_another_organisation_gets_404_on_every_route(client, w, scene):
 def test_another_organisations_agreement_cannot_be_reported_on(client, w, scene):
     client.login(w.user_b)
     agreement_a = w.org_a.agreements[0]
-    response = client.post("/utforare/avvikelser/ny", data={
-        "title": "Försök", "agreement_id": str(agreement_a.id), "category": "error",
-        "severity": "low", "occurred_on": today().isoformat(), "description": "x",
-        "immediate_measures": "y", "action": "submit"})
+    response = client.post(
+        "/utforare/avvikelser/ny",
+        data={
+            "title": "Försök",
+            "agreement_id": str(agreement_a.id),
+            "category": "error",
+            "severity": "low",
+            "occurred_on": today().isoformat(),
+            "description": "x",
+            "immediate_measures": "y",
+            "action": "submit",
+        },
+    )
     assert response.status_code == 422
     assert "Välj vilket avtal avvikelsen gäller." in text_of(response)
     page = client.get("/utforare/avvikelser/ny").get_data(as_text=True)

@@ -21,4 +21,3 @@ def _fresh_facet_cache():
 @pytest.fixture
 def w(make):
     return make.world()
-

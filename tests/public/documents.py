@@ -19,8 +19,9 @@ def make_docx(*paragraphs: str) -> bytes:
 
 def make_pdf(text: str) -> bytes:
     """A minimal valid one-page PDF with ``text`` in Helvetica (WinAnsi)."""
-    escaped = (text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(")
-               .replace(b")", b"\\)"))
+    escaped = (
+        text.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    )
     stream = b"BT /F1 12 Tf 72 770 Td (" + escaped + b") Tj ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -39,5 +40,7 @@ def make_pdf(text: str) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)

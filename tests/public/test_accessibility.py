@@ -19,8 +19,6 @@ def app_config(app_config, clamd_url):
     return app_config
 
 
-
-
 @pytest.fixture
 def site(make, w):
     """Every kind of content: answers of each type, a document, a comparison with a
@@ -33,37 +31,93 @@ def site(make, w):
         RequestField(position=3, label="Ledningssystem finns", type=FieldType.YES_NO),
         RequestField(position=4, label="Senaste egenkontroll", type=FieldType.DATE),
         RequestField(position=5, label="Arbetssätt", type=FieldType.TEXT),
-        RequestField(position=6, label="Kvalitetsberättelse", type=FieldType.FILE,
-                     required=False),
+        RequestField(position=6, label="Kvalitetsberättelse", type=FieldType.FILE, required=False),
     ]
-    subs = make.info_request(w.committee_x, [w.org_a, w.org_b, in_house], w.reviewer_x,
-                             service_area=w.area_x, fields=fields,
-                             title="Kvalitetsredovisning hemtjänst 2026")
+    subs = make.info_request(
+        w.committee_x,
+        [w.org_a, w.org_b, in_house],
+        w.reviewer_x,
+        service_area=w.area_x,
+        fields=fields,
+        title="Kvalitetsredovisning hemtjänst 2026",
+    )
     keys = [f.key for f in subs[0].request.fields]
-    make.answered(subs[0], w.reviewer_x,
-                  {keys[0]: "142", keys[1]: "78", keys[2]: "yes", keys[3]: "2026-10-14",
-                   keys[4]: "Kontaktmannaskap och veckovisa avstämningar."},
-                  [(keys[5], "kvalitetsberattelse.pdf", make_pdf("Kvalitetsberättelse 2026"))])
-    answer = make.published(subs[0], w.publisher, title="Kvalitetsredovisning: Org A",
-                            summary="Org A:s svar på kommunens årliga frågor.")
-    make.answered(subs[1], w.reviewer_x,
-                  {keys[0]: "64", keys[1]: "65,5", keys[2]: "no", keys[3]: "2026-09-01",
-                   keys[4]: "Små arbetslag."})
+    make.answered(
+        subs[0],
+        w.reviewer_x,
+        {
+            keys[0]: "142",
+            keys[1]: "78",
+            keys[2]: "yes",
+            keys[3]: "2026-10-14",
+            keys[4]: "Kontaktmannaskap och veckovisa avstämningar.",
+        },
+        [(keys[5], "kvalitetsberattelse.pdf", make_pdf("Kvalitetsberättelse 2026"))],
+    )
+    answer = make.published(
+        subs[0],
+        w.publisher,
+        title="Kvalitetsredovisning: Org A",
+        summary="Org A:s svar på kommunens årliga frågor.",
+    )
+    make.answered(
+        subs[1],
+        w.reviewer_x,
+        {
+            keys[0]: "64",
+            keys[1]: "65,5",
+            keys[2]: "no",
+            keys[3]: "2026-09-01",
+            keys[4]: "Små arbetslag.",
+        },
+    )
     make.published(subs[1], w.publisher, title="Kvalitetsredovisning: Org B")
 
     author = make.user(Role.PROVIDER_USER, provider_=w.org_a)
-    deviation = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, author,
-                            title="Fördröjd insats", service_area=w.area_x)
-    make.answered(deviation, w.reviewer_x, {
-        "category": "deviation", "severity": "medium", "occurred_on": "2026-03-02",
-        "description": "Insatsen kom två timmar sent.", "immediate_measures": "Ny rutin."},
-        author=author)
+    deviation = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        author,
+        title="Fördröjd insats",
+        service_area=w.area_x,
+    )
+    make.answered(
+        deviation,
+        w.reviewer_x,
+        {
+            "category": "deviation",
+            "severity": "medium",
+            "occurred_on": "2026-03-02",
+            "description": "Insatsen kom två timmar sent.",
+            "immediate_measures": "Ny rutin.",
+        },
+        author=author,
+    )
     make.published(deviation, w.publisher)
-    plan = make.report(SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, author,
-                       title="Åtgärdsplan: insatser i tid", deviation=deviation)
-    make.answered(plan, w.reviewer_x, {"measures": [
-        {"description": "Schemaläggning ses över", "owner": "Enhetschef", "due": "2026-05-01",
-         "status": "in_progress"}]}, author=author)
+    plan = make.report(
+        SubmissionKind.ACTION_PLAN,
+        w.org_a,
+        w.committee_x,
+        author,
+        title="Åtgärdsplan: insatser i tid",
+        deviation=deviation,
+    )
+    make.answered(
+        plan,
+        w.reviewer_x,
+        {
+            "measures": [
+                {
+                    "description": "Schemaläggning ses över",
+                    "owner": "Enhetschef",
+                    "due": "2026-05-01",
+                    "status": "in_progress",
+                }
+            ]
+        },
+        author=author,
+    )
     plan_pub = make.published(plan, w.publisher)
     gone = make.publication(w, w.org_b, title="Återkallad redovisning")
     workflow.withdraw_publication(gone, w.publisher, "Innehöll en felaktig uppgift")

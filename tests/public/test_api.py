@@ -31,18 +31,26 @@ def test_every_api_route_is_documented(app):
     documented = set(document()["paths"])
     routes = {
         rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace(">", "}") or "/"
-        for rule in app.url_map.iter_rules() if rule.endpoint.startswith("api.")
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
     }
     assert routes == documented
 
 
 @pytest.fixture
 def data(make, w):
-    fields = [RequestField(position=1, label="Antal brukare", type=FieldType.NUMBER,
-                           unit="personer"),
-              RequestField(position=2, label="Ledningssystem", type=FieldType.YES_NO)]
-    subs = make.info_request(w.committee_x, [w.org_a, w.org_b], w.reviewer_x,
-                             service_area=w.area_x, fields=fields, title="Jämförbar")
+    fields = [
+        RequestField(position=1, label="Antal brukare", type=FieldType.NUMBER, unit="personer"),
+        RequestField(position=2, label="Ledningssystem", type=FieldType.YES_NO),
+    ]
+    subs = make.info_request(
+        w.committee_x,
+        [w.org_a, w.org_b],
+        w.reviewer_x,
+        service_area=w.area_x,
+        fields=fields,
+        title="Jämförbar",
+    )
     keys = [f.key for f in subs[0].request.fields]
     make.answered(subs[0], w.reviewer_x, {keys[0]: "12", keys[1]: "yes"})
     live = make.published(subs[0], w.publisher, title="Publicerad", summary="Sammanfattning")
@@ -68,10 +76,22 @@ def test_every_documented_operation_answers_as_documented(schema, data):
     cases = [
         ("/", {}, {}, 200),
         ("/publications", {}, {}, 200),
-        ("/publications", {}, {"q": "publicerad", "committee": w.committee_x.id,
-                               "service_area": w.area_x.id, "provider": w.org_a.id,
-                               "ownership": "private", "kind": "transparency_info",
-                               "sort": "relevance", "page": 1, "per_page": 5}, 200),
+        (
+            "/publications",
+            {},
+            {
+                "q": "publicerad",
+                "committee": w.committee_x.id,
+                "service_area": w.area_x.id,
+                "provider": w.org_a.id,
+                "ownership": "private",
+                "kind": "transparency_info",
+                "sort": "relevance",
+                "page": 1,
+                "per_page": 5,
+            },
+            200,
+        ),
         ("/publications", {}, {"kind": "memo"}, 400),
         ("/publications.csv", {}, {"provider": w.org_a.id}, 200),
         ("/publications.csv", {}, {"year": 12}, 400),
@@ -86,8 +106,12 @@ def test_every_documented_operation_answers_as_documented(schema, data):
         ("/committees", {}, {}, 200),
         ("/service-areas", {}, {}, 200),
         ("/comparisons", {}, {"service_area": w.area_x.id}, 200),
-        ("/comparisons/{request_id}", {"request_id": data["request"].id},
-         {"sort": "provider", "order": "desc"}, 200),
+        (
+            "/comparisons/{request_id}",
+            {"request_id": data["request"].id},
+            {"sort": "provider", "order": "desc"},
+            200,
+        ),
         ("/comparisons/{request_id}", {"request_id": data["request"].id}, {"order": "up"}, 400),
         ("/comparisons/{request_id}", {"request_id": 999_999}, {}, 404),
         ("/comparisons/{request_id}.csv", {"request_id": data["request"].id}, {}, 200),
@@ -108,8 +132,9 @@ def test_fuzzed_requests_never_break_the_contract(schema):
 
     def fuzz(op):
         @given(case=op.as_strategy())
-        @settings(max_examples=8, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case):
             response = case.call_and_validate()
             statuses[response.status_code // 100] += 1
@@ -128,12 +153,16 @@ def test_publication_in_the_api_is_what_the_page_shows(client, data):
     assert body["title"] == "Publicerad" and body["title"] in page
     assert body["summary"] in page
     assert body["registration_number"] in page
-    assert body["provider"] == {"id": data["w"].org_a.id, "name": "Org A AB",
-                                "org_number": data["w"].org_a.org_number,
-                                "ownership": "private"}
+    assert body["provider"] == {
+        "id": data["w"].org_a.id,
+        "name": "Org A AB",
+        "org_number": data["w"].org_a.org_number,
+        "ownership": "private",
+    }
     answers = {a["label"]: a for a in body["answers"]}
-    assert answers["Antal brukare"]["value"] == 12 and answers["Antal brukare"]["unit"] == \
-        "personer"
+    assert (
+        answers["Antal brukare"]["value"] == 12 and answers["Antal brukare"]["unit"] == "personer"
+    )
     assert answers["Ledningssystem"]["value"] is True
     assert "12 personer" in page and "Ja" in page
     assert body["published_at"].endswith("Z")
@@ -146,8 +175,15 @@ def test_list_csv_and_search_page_agree(client, make, data):
         make.publication(w, w.org_b, area=w.area_y, title=f"Simhall {n}")
     query = {"provider": w.org_b.id}
     api = client.get("/api/v1/publications", query_string=query).get_json()
-    rows = list(csv.DictReader(io.StringIO(
-        client.get("/api/v1/publications.csv", query_string=query).get_data(as_text=True)[1:])))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get("/api/v1/publications.csv", query_string=query).get_data(as_text=True)[
+                    1:
+                ]
+            )
+        )
+    )
     page = client.get("/sok", query_string=query).get_data(as_text=True)
     assert [p["title"] for p in api["items"]] == [r["title"] for r in rows]
     assert sorted(r["title"] for r in rows) == [f"Simhall {n}" for n in range(4)]
@@ -166,13 +202,16 @@ def test_providers_list_and_detail(client, data):
     assert counts == {"Org A AB": 1, "Org B AB": 0}  # the withdrawn one does not count
     detail = client.get(f"/api/v1/providers/{w.org_b.id}").get_json()
     assert {(a["service_area"]["name"], a["route"]) for a in detail["agreements"]} == {
-        ("Hemtjänst", "customer_choice"), ("Simhall", "customer_choice")}
+        ("Hemtjänst", "customer_choice"),
+        ("Simhall", "customer_choice"),
+    }
     assert detail["agreements"][0]["starts_on"] == "2025-01-01"
     assert detail["feed_url"].endswith(f"/flode.atom?provider={w.org_b.id}")
     filtered = client.get(f"/api/v1/providers?service_area={w.area_y.id}").get_json()
     assert [p["name"] for p in filtered["items"]] == ["Org B AB"]
-    rows = list(csv.DictReader(io.StringIO(
-        client.get("/api/v1/providers.csv").get_data(as_text=True)[1:])))
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/api/v1/providers.csv").get_data(as_text=True)[1:]))
+    )
     assert [r["name"] for r in rows] == ["Org A AB", "Org B AB"]
     page = text_of(client.get("/utforare"))
     assert "Org A AB" in page and "Org B AB" in page

@@ -23,12 +23,27 @@ def urls(make, w):
     db.session.commit()
     request_id = p.submission.request_id
     return [
-        "/", "/sok", "/sok?q=cachad", f"/publicerat/{p.id}", "/utforare",
-        f"/utforare/{w.org_a.id}", "/jamfor", f"/jamfor/{request_id}",
-        f"/jamfor/{request_id}.csv", "/om", "/tillganglighet", "/oppna-data", "/flode.atom",
-        "/api/v1/publications", f"/api/v1/publications/{p.id}", "/api/v1/providers",
-        f"/api/v1/providers/{w.org_a.id}", f"/api/v1/comparisons/{request_id}",
-        "/api/v1/openapi.json", "/api/v1/publications.csv", "/api/v1/providers.csv",
+        "/",
+        "/sok",
+        "/sok?q=cachad",
+        f"/publicerat/{p.id}",
+        "/utforare",
+        f"/utforare/{w.org_a.id}",
+        "/jamfor",
+        f"/jamfor/{request_id}",
+        f"/jamfor/{request_id}.csv",
+        "/om",
+        "/tillganglighet",
+        "/oppna-data",
+        "/flode.atom",
+        "/api/v1/publications",
+        f"/api/v1/publications/{p.id}",
+        "/api/v1/providers",
+        f"/api/v1/providers/{w.org_a.id}",
+        f"/api/v1/comparisons/{request_id}",
+        "/api/v1/openapi.json",
+        "/api/v1/publications.csv",
+        "/api/v1/providers.csv",
         f"/api/v1/comparisons/{request_id}.csv",
     ]
 
@@ -53,14 +68,15 @@ def test_last_modified_and_if_modified_since(client, urls):
         last_modified = first.headers.get("Last-Modified")
         assert last_modified, url
         assert fetch(client, url, **{"If-Modified-Since": last_modified}).status_code == 304
-        older = (first.last_modified - timedelta(seconds=5)).strftime(
-            "%a, %d %b %Y %H:%M:%S GMT")
+        older = (first.last_modified - timedelta(seconds=5)).strftime("%a, %d %b %Y %H:%M:%S GMT")
         assert fetch(client, url, **{"If-Modified-Since": older}).status_code == 200, url
 
 
 def test_a_new_publication_changes_the_validators(client, make, w, urls):
-    before = {url: client.get(url).headers["ETag"] for url in ("/", "/sok", "/flode.atom",
-                                                               "/api/v1/publications")}
+    before = {
+        url: client.get(url).headers["ETag"]
+        for url in ("/", "/sok", "/flode.atom", "/api/v1/publications")
+    }
     make.publication(w, title="Nyare")
     for url, etag in before.items():
         response = client.get(url, headers={"If-None-Match": etag})
@@ -73,8 +89,10 @@ def test_language_is_part_of_the_representation(client, urls):
     swedish = client.get("/om")
     english = client.get("/om?lang=en")
     assert english.headers["ETag"] != swedish.headers["ETag"]
-    assert client.get("/om?lang=en", headers={"If-None-Match": swedish.headers["ETag"]}
-                      ).status_code == 200
+    assert (
+        client.get("/om?lang=en", headers={"If-None-Match": swedish.headers["ETag"]}).status_code
+        == 200
+    )
 
 
 def test_cache_control(client, make, w, urls):

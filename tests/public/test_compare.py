@@ -25,24 +25,49 @@ def setup(make, w):
         make.agreement(org, w.area_x)
     fields = [
         RequestField(position=1, label="Antal brukare", type=FieldType.NUMBER, unit="personer"),
-        RequestField(position=2, label="Andel med undersköterskeexamen",
-                     type=FieldType.PERCENTAGE, unit="%"),
+        RequestField(
+            position=2, label="Andel med undersköterskeexamen", type=FieldType.PERCENTAGE, unit="%"
+        ),
         RequestField(position=3, label="Ledningssystem finns", type=FieldType.YES_NO),
         RequestField(position=4, label="Arbetssätt", type=FieldType.TEXT),
-        RequestField(position=5, label="Antal klagomål", type=FieldType.NUMBER, unit="st",
-                     required=False),
-        RequestField(position=6, label="Intern kommentar", type=FieldType.TEXT,
-                     for_publication=False, required=False),
+        RequestField(
+            position=5, label="Antal klagomål", type=FieldType.NUMBER, unit="st", required=False
+        ),
+        RequestField(
+            position=6,
+            label="Intern kommentar",
+            type=FieldType.TEXT,
+            for_publication=False,
+            required=False,
+        ),
     ]
-    subs = make.info_request(w.committee_x, [w.org_a, w.org_b, org_c, org_d], w.reviewer_x,
-                             service_area=w.area_x, title="Kvalitetsredovisning 2026",
-                             fields=fields)
+    subs = make.info_request(
+        w.committee_x,
+        [w.org_a, w.org_b, org_c, org_d],
+        w.reviewer_x,
+        service_area=w.area_x,
+        title="Kvalitetsredovisning 2026",
+        fields=fields,
+    )
     a, b, c, d = subs
     k = [f.key for f in a.request.fields]
-    make.answered(a, w.reviewer_x, {k[0]: "1 420", k[1]: "78", k[2]: "yes",
-                                    k[3]: "Kontaktmannaskap", k[4]: "", k[5]: "internt"})
-    make.answered(b, w.reviewer_x, {k[0]: "64", k[1]: "65,5", k[2]: "no",
-                                    k[3]: "Små arbetslag", k[4]: "3", k[5]: "internt"})
+    make.answered(
+        a,
+        w.reviewer_x,
+        {
+            k[0]: "1 420",
+            k[1]: "78",
+            k[2]: "yes",
+            k[3]: "Kontaktmannaskap",
+            k[4]: "",
+            k[5]: "internt",
+        },
+    )
+    make.answered(
+        b,
+        w.reviewer_x,
+        {k[0]: "64", k[1]: "65,5", k[2]: "no", k[3]: "Små arbetslag", k[4]: "3", k[5]: "internt"},
+    )
     make.answered(d, w.reviewer_x, {k[0]: "999", k[1]: "1", k[2]: "yes", k[3]: "hemligt"})
     pub_a = make.published(a, w.publisher, title="Svar från Org A", answer_keys=k[:5])
     make.published(b, w.publisher, title="Svar från Org B", answer_keys=k[:5])
@@ -74,8 +99,7 @@ def test_table_has_a_row_per_provider_and_spells_out_what_is_missing(client, set
     rows = table_rows(response)
     # (Whitespace collapsed: the page keeps number, unit and thousands together with
     # no-break spaces.)
-    assert rows["Org A AB"] == ["1 420 personer", "78 %", "Ja", "Kontaktmannaskap",
-                                "Ej besvarad"]
+    assert rows["Org A AB"] == ["1 420 personer", "78 %", "Ja", "Kontaktmannaskap", "Ej besvarad"]
     assert rows["Org B AB"] == ["64 personer", "65,5 %", "Nej", "Små arbetslag", "3 st"]
     assert "1\u00a0420\u00a0personer" in response.get_data(as_text=True)
     # The one that did not answer, and the one whose answer is not published.
@@ -90,8 +114,7 @@ def test_table_has_a_row_per_provider_and_spells_out_what_is_missing(client, set
 
 
 def test_numbers_are_right_aligned_and_headers_are_real_table_headers(client, setup):
-    doc = lxml_html.fromstring(client.get(f"/jamfor/{setup['request'].id}").get_data(
-        as_text=True))
+    doc = lxml_html.fromstring(client.get(f"/jamfor/{setup['request'].id}").get_data(as_text=True))
     table = doc.xpath('//table[contains(@class, "compare")]')[0]
     assert table.xpath("./caption")[0].text_content().strip().startswith("Utförarnas svar")
     headers = table.xpath("./thead/tr/th")
@@ -101,7 +124,14 @@ def test_numbers_are_right_aligned_and_headers_are_real_table_headers(client, se
     org_a = table.xpath('./tbody/tr[th//a[text()="Org A AB"]]')[0]
     assert org_a.xpath("./th")[0].get("scope") == "row"
     assert [td.get("class") for td in org_a.xpath("./td")] == [
-        None, "num", "num", "yes_no", "text", "num", None]
+        None,
+        "num",
+        "num",
+        "yes_no",
+        "text",
+        "num",
+        None,
+    ]
     # Every row links to its answer; the one without a published answer says so.
     assert org_a.xpath(".//a[contains(@href, '/publicerat/')]")
     assert "Inget publicerat svar" in text_of(client.get(f"/jamfor/{setup['request'].id}"))
@@ -110,25 +140,41 @@ def test_numbers_are_right_aligned_and_headers_are_real_table_headers(client, se
 def test_sorting_by_links_without_javascript(client, setup):
     request_id, key = setup["request"].id, setup["keys"][0]
     default = client.get(f"/jamfor/{request_id}")
-    assert row_order(default) == ["Dröjsamma Omsorg AB", "Kommunens hemtjänst", "Org A AB",
-                                  "Org B AB"]
+    assert row_order(default) == [
+        "Dröjsamma Omsorg AB",
+        "Kommunens hemtjänst",
+        "Org A AB",
+        "Org B AB",
+    ]
     html = default.get_data(as_text=True)
     assert f'href="/jamfor/{request_id}?sort={key}&amp;order=asc#jamforelse"' in html
     assert 'aria-sort="ascending"' in html
 
     descending = client.get(f"/jamfor/{request_id}?sort={key}&order=desc")
     # Providers without a value come last whichever the direction.
-    assert row_order(descending) == ["Org A AB", "Org B AB", "Dröjsamma Omsorg AB",
-                                     "Kommunens hemtjänst"]
+    assert row_order(descending) == [
+        "Org A AB",
+        "Org B AB",
+        "Dröjsamma Omsorg AB",
+        "Kommunens hemtjänst",
+    ]
     assert 'aria-sort="descending"' in descending.get_data(as_text=True)
     ascending = client.get(f"/jamfor/{request_id}?sort={key}&order=asc")
-    assert row_order(ascending) == ["Org B AB", "Org A AB", "Dröjsamma Omsorg AB",
-                                    "Kommunens hemtjänst"]
+    assert row_order(ascending) == [
+        "Org B AB",
+        "Org A AB",
+        "Dröjsamma Omsorg AB",
+        "Kommunens hemtjänst",
+    ]
     percent = client.get(f"/jamfor/{request_id}?sort={setup['keys'][1]}&order=desc")
     assert row_order(percent)[:2] == ["Org A AB", "Org B AB"]
     by_name = client.get(f"/jamfor/{request_id}?sort=provider&order=desc")
-    assert row_order(by_name) == ["Org B AB", "Org A AB", "Kommunens hemtjänst",
-                                  "Dröjsamma Omsorg AB"]
+    assert row_order(by_name) == [
+        "Org B AB",
+        "Org A AB",
+        "Kommunens hemtjänst",
+        "Dröjsamma Omsorg AB",
+    ]
     # Unknown sort keys fall back to the provider name rather than failing.
     assert row_order(client.get(f"/jamfor/{request_id}?sort=nope")) == row_order(default)
 
@@ -176,8 +222,9 @@ def test_csv_and_api_agree_with_the_page(client, setup):
     assert by_name["Dröjsamma Omsorg AB"]["status"] == "not_published"
     assert set(by_name["Dröjsamma Omsorg AB"]["values"].values()) == {None}
 
-    api_csv = {r["provider_name"]: r for r in read_csv(
-        client.get(f"/api/v1/comparisons/{request_id}.csv"))}
+    api_csv = {
+        r["provider_name"]: r for r in read_csv(client.get(f"/api/v1/comparisons/{request_id}.csv"))
+    }
     # Every numeric cell of the page is the same number in the CSV and the API.
     for name, cells in page.items():
         if by_name[name]["status"] != "published":
@@ -197,8 +244,7 @@ def test_compare_index_lists_comparable_requests_only(client, make, setup, w):
     assert "Kvalitetsredovisning 2026" in page and "2 publicerade svar" in page
     assert "Hemtjänst" in page and "Enskild fråga" not in page
     listed = client.get("/api/v1/comparisons").get_json()["items"]
-    assert [(i["request_id"], i["published_answers"]) for i in listed] == [
-        (setup["request"].id, 2)]
+    assert [(i["request_id"], i["published_answers"]) for i in listed] == [(setup["request"].id, 2)]
     assert client.get(f"/jamfor/{single.request_id}").status_code == 404
 
 

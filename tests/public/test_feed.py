@@ -62,8 +62,10 @@ def test_overall_feed_is_valid_atom_with_the_published_entries(client, published
     check_rfc4287(feed)
     assert entry_titles(feed) == ["Simhallens redovisning", "Första <rapporten> & mer"]
     first = feed.find("a:entry", NS)
-    assert first.findtext("a:id", namespaces=NS) == \
-        f"http://insyn.test/publicerat/{published['second'].id}"
+    assert (
+        first.findtext("a:id", namespaces=NS)
+        == f"http://insyn.test/publicerat/{published['second'].id}"
+    )
     assert first.findtext("a:author/a:name", namespaces=NS) == "Org B AB"
     assert {c.get("term") for c in first.findall("a:category", NS)} >= {"transparency_info"}
     changes = [e.findtext("a:updated", namespaces=NS) for e in feed.findall("a:entry", NS)]
@@ -81,20 +83,24 @@ def test_withdrawn_publications_are_tombstones_not_entries(client, published):
     assert tombstone.findtext("at:comment", namespaces=NS) == "Publicerades av misstag"
 
 
-@pytest.mark.parametrize(("param", "attr", "expected"), [
-    ("provider", "org_b", ["Simhallens redovisning"]),
-    ("service_area", "area_x", ["Första <rapporten> & mer"]),
-    ("committee", "committee_y", ["Simhallens redovisning"]),
-])
-def test_feeds_per_provider_service_area_and_committee(client, w, published, param, attr,
-                                                       expected):
+@pytest.mark.parametrize(
+    ("param", "attr", "expected"),
+    [
+        ("provider", "org_b", ["Simhallens redovisning"]),
+        ("service_area", "area_x", ["Första <rapporten> & mer"]),
+        ("committee", "committee_y", ["Simhallens redovisning"]),
+    ],
+)
+def test_feeds_per_provider_service_area_and_committee(client, w, published, param, attr, expected):
     obj = getattr(w, attr)
     feed = parse(client.get(f"/flode.atom?{param}={obj.id}"))
     check_rfc4287(feed)
     assert entry_titles(feed) == expected
     assert obj.name in feed.findtext("a:title", namespaces=NS)
-    assert feed.find("a:link[@rel='self']", NS).get("href") == \
-        f"http://insyn.test/flode.atom?{param}={obj.id}"
+    assert (
+        feed.find("a:link[@rel='self']", NS).get("href")
+        == f"http://insyn.test/flode.atom?{param}={obj.id}"
+    )
 
 
 def test_empty_feed_is_still_valid(client, w):
@@ -117,13 +123,17 @@ def alternates(response) -> list[tuple[str, str]]:
 def test_pages_link_to_their_feeds(client, w, published):
     assert ("application/atom+xml", "/flode.atom") in alternates(client.get("/"))
     assert ("application/atom+xml", f"/flode.atom?provider={w.org_b.id}") in alternates(
-        client.get(f"/utforare/{w.org_b.id}"))
+        client.get(f"/utforare/{w.org_b.id}")
+    )
     assert ("application/atom+xml", f"/flode.atom?service_area={w.area_x.id}") in alternates(
-        client.get(f"/sok?service_area={w.area_x.id}"))
+        client.get(f"/sok?service_area={w.area_x.id}")
+    )
     assert ("application/atom+xml", f"/flode.atom?committee={w.committee_y.id}") in alternates(
-        client.get(f"/sok?committee={w.committee_y.id}"))
+        client.get(f"/sok?committee={w.committee_y.id}")
+    )
     assert ("application/atom+xml", f"/flode.atom?provider={w.org_a.id}") in alternates(
-        client.get(f"/publicerat/{published['first'].id}"))
+        client.get(f"/publicerat/{published['first'].id}")
+    )
     # Each alternate feed is itself a valid feed.
     for _type, href in alternates(client.get(f"/utforare/{w.org_b.id}")):
         if _type == "application/atom+xml":

@@ -33,9 +33,17 @@ def test_pages_in_english(client, make, w, english):
     assert "Senast publicerat" in text_of(client.get("/?lang=sv"))
 
 
-OWN = ("templates/public/", "portal/public/", "portal/api/", "portal/search.py",
-       "templates/auth/", "portal/auth/", "templates/provider/", "portal/provider/",
-       "portal/workflow.py")
+OWN = (
+    "templates/public/",
+    "portal/public/",
+    "portal/api/",
+    "portal/search.py",
+    "templates/auth/",
+    "portal/auth/",
+    "templates/provider/",
+    "portal/provider/",
+    "portal/workflow.py",
+)
 
 
 def test_every_public_message_is_translated(english):
@@ -44,9 +52,11 @@ def test_every_public_message_is_translated(english):
         method_map, options_map = parse_mapping_cfg(cfg)
     found = set()
     for filename, _line, message, _comments, _context in extract_from_dir(
-            str(root.parent), method_map, options_map,
-            keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
-                      "lazy_gettext": None}):
+        str(root.parent),
+        method_map,
+        options_map,
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None},
+    ):
         # Enforced for the public site's own sources; the shared layout is translated too,
         # but other areas add to it at their own pace.
         if filename.startswith(OWN):
@@ -56,7 +66,8 @@ def test_every_public_message_is_translated(english):
         catalog = read_po(po)
     translated = {
         (m.id if isinstance(m.id, str) else tuple(m.id))
-        for m in catalog if m.id and (m.string if isinstance(m.string, str) else all(m.string))
+        for m in catalog
+        if m.id and (m.string if isinstance(m.string, str) else all(m.string))
     }
     missing = sorted(str(m) for m in found - translated)
     assert not missing, f"run pybabel extract/update and translate: {missing}"

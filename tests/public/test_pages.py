@@ -22,8 +22,9 @@ def fields():
         RequestField(position=3, label="Ledningssystem finns", type=FieldType.YES_NO),
         RequestField(position=4, label="Senaste egenkontroll", type=FieldType.DATE),
         RequestField(position=5, label="Arbetssätt", type=FieldType.TEXT),
-        RequestField(position=6, label="Antal klagomål", type=FieldType.NUMBER, unit="st",
-                     required=False),
+        RequestField(
+            position=6, label="Antal klagomål", type=FieldType.NUMBER, unit="st", required=False
+        ),
         RequestField(position=7, label="Namn på kontaktperson", type=FieldType.TEXT),
     ]
 
@@ -31,10 +32,20 @@ def fields():
 @pytest.fixture
 def answer(make, w):
     return make.publication(
-        w, title="Kvalitetsredovisning 2026: Org A", summary="Svar på årets frågor.",
+        w,
+        title="Kvalitetsredovisning 2026: Org A",
+        summary="Svar på årets frågor.",
         fields=fields(),
-        answers={1: "1234", 2: "78,5", 3: "yes", 4: "2026-10-14",
-                 5: "Kontaktmannaskap.\nVeckovisa möten.", 6: "", 7: "Anna Andersson"})
+        answers={
+            1: "1234",
+            2: "78,5",
+            3: "yes",
+            4: "2026-10-14",
+            5: "Kontaktmannaskap.\nVeckovisa möten.",
+            6: "",
+            7: "Anna Andersson",
+        },
+    )
 
 
 def test_start_page(client, make, w, answer):
@@ -45,8 +56,9 @@ def test_start_page(client, make, w, answer):
     assert "Insyn i kommunens utförare" in page
     assert "Sök bland det som har publicerats" in page
     # The latest publications, newest first, and entry points with counts.
-    latest = re.findall(r'class="result-title"><a href="[^"]+">([^<]+)<',
-                        response.get_data(as_text=True))
+    latest = re.findall(
+        r'class="result-title"><a href="[^"]+">([^<]+)<', response.get_data(as_text=True)
+    )
     assert latest == ["Simhallens redovisning", "Kvalitetsredovisning 2026: Org A"]
     html = response.get_data(as_text=True)
     assert f'href="/sok?service_area={w.area_x.id}">Hemtjänst</a>' in html
@@ -65,13 +77,23 @@ def test_publication_page_shows_public_answers_in_plain_words(client, answer, w)
     response = client.get(f"/publicerat/{answer.id}")
     assert response.status_code == 200
     page = text_of(response)
-    for expected in ("Insynsinformation", "Kvalitetsredovisning 2026: Org A", "Org A AB",
-                     "(Privat utförare)", w.committee_x.name, "Hemtjänst",
-                     answer.submission.registration_number, "Svar på årets frågor.",
-                     "Antal brukare 1 234 personer", "Andel med examen 78,5 %",
-                     "Ledningssystem finns Ja", "Senaste egenkontroll 14 oktober 2026",
-                     "Antal klagomål Ej besvarad", "[Namnet är borttaget]",
-                     "Jämför svaren med andra utförare i hemtjänst"):
+    for expected in (
+        "Insynsinformation",
+        "Kvalitetsredovisning 2026: Org A",
+        "Org A AB",
+        "(Privat utförare)",
+        w.committee_x.name,
+        "Hemtjänst",
+        answer.submission.registration_number,
+        "Svar på årets frågor.",
+        "Antal brukare 1 234 personer",
+        "Andel med examen 78,5 %",
+        "Ledningssystem finns Ja",
+        "Senaste egenkontroll 14 oktober 2026",
+        "Antal klagomål Ej besvarad",
+        "[Namnet är borttaget]",
+        "Jämför svaren med andra utförare i hemtjänst",
+    ):
         assert expected in page, expected
     assert "Anna Andersson" not in page
     html = response.get_data(as_text=True)
@@ -96,38 +118,80 @@ def test_withdrawn_publication_keeps_a_notice_and_loses_its_content(client, answ
 
 def test_deviation_report_and_action_plan_pages(client, make, w):
     author = make.user(Role.PROVIDER_USER, provider_=w.org_a)
-    deviation = make.report(SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, author,
-                            title="Fördröjd läkemedelsutdelning")
-    make.answered(deviation, w.reviewer_x, {
-        "category": "deviation", "severity": "medium", "occurred_on": "2026-03-02",
-        "description": "Kvällens läkemedel delades ut två timmar sent.",
-        "immediate_measures": "Extra personal inkallad."}, author=author)
+    deviation = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        w.org_a,
+        w.committee_x,
+        author,
+        title="Fördröjd läkemedelsutdelning",
+    )
+    make.answered(
+        deviation,
+        w.reviewer_x,
+        {
+            "category": "deviation",
+            "severity": "medium",
+            "occurred_on": "2026-03-02",
+            "description": "Kvällens läkemedel delades ut två timmar sent.",
+            "immediate_measures": "Extra personal inkallad.",
+        },
+        author=author,
+    )
     deviation_pub = make.published(deviation, w.publisher)
-    plan = make.report(SubmissionKind.ACTION_PLAN, w.org_a, w.committee_x, author,
-                       title="Åtgärdsplan: läkemedel", deviation=deviation)
-    make.answered(plan, w.reviewer_x, {"measures": [
-        {"description": "Ny rutin för överlämning", "owner": "Enhetschef", "due": "2026-04-01",
-         "status": "in_progress"}]}, author=author)
+    plan = make.report(
+        SubmissionKind.ACTION_PLAN,
+        w.org_a,
+        w.committee_x,
+        author,
+        title="Åtgärdsplan: läkemedel",
+        deviation=deviation,
+    )
+    make.answered(
+        plan,
+        w.reviewer_x,
+        {
+            "measures": [
+                {
+                    "description": "Ny rutin för överlämning",
+                    "owner": "Enhetschef",
+                    "due": "2026-04-01",
+                    "status": "in_progress",
+                }
+            ]
+        },
+        author=author,
+    )
     plan_pub = make.published(plan, w.publisher)
 
     page = text_of(client.get(f"/publicerat/{deviation_pub.id}"))
-    for expected in ("Avvikelserapport", "Redovisning", "Kategori Avvikelse",
-                     "Allvarlighetsgrad Medel", "Inträffade 2 mars 2026",
-                     "Vad som hände Kvällens läkemedel delades ut två timmar sent.",
-                     "Omedelbara åtgärder Extra personal inkallad.", "Hör ihop med",
-                     "Åtgärdsplan: läkemedel"):
+    for expected in (
+        "Avvikelserapport",
+        "Redovisning",
+        "Kategori Avvikelse",
+        "Allvarlighetsgrad Medel",
+        "Inträffade 2 mars 2026",
+        "Vad som hände Kvällens läkemedel delades ut två timmar sent.",
+        "Omedelbara åtgärder Extra personal inkallad.",
+        "Hör ihop med",
+        "Åtgärdsplan: läkemedel",
+    ):
         assert expected in page, expected
     response = client.get(f"/publicerat/{plan_pub.id}")
     html = response.get_data(as_text=True)
     page = text_of(response)
-    assert "<caption class=\"visually-hidden\">Åtgärder</caption>" in html
+    assert '<caption class="visually-hidden">Åtgärder</caption>' in html
     assert "Ny rutin för överlämning Enhetschef 1 april 2026 Pågår" in page
     assert "Fördröjd läkemedelsutdelning" in page  # the deviation it answers
 
 
 def test_provider_page(client, make, w):
-    make.agreement(w.org_a, w.area_y, route=Route.PROCUREMENT, starts_on=date(2024, 7, 1),
-                   ends_on=date(2027, 6, 30))
+    make.agreement(
+        w.org_a,
+        w.area_y,
+        route=Route.PROCUREMENT,
+        starts_on=date(2024, 7, 1),
+        ends_on=date(2027, 6, 30),
+    )
     for n in range(22):
         p = make.publication(w, title=f"Rapport {n:02d}")
         p.published_at = datetime(2025, 1, 1 + n, tzinfo=UTC)
@@ -135,17 +199,24 @@ def test_provider_page(client, make, w):
     response = client.get(f"/utforare/{w.org_a.id}")
     page = text_of(response)
     assert "<h1>Org A AB</h1>" in response.get_data(as_text=True)
-    for expected in ("Regiform Privat utförare", f"Organisationsnummer {w.org_a.org_number}",
-                     "Valfrihetssystem (LOV)", "Upphandling (LOU)",
-                     "1 juli 2024 – 30 juni 2027", "1 januari 2025 – tills vidare",
-                     "Publicerat om utföraren (22)"):
+    for expected in (
+        "Regiform Privat utförare",
+        f"Organisationsnummer {w.org_a.org_number}",
+        "Valfrihetssystem (LOV)",
+        "Upphandling (LOU)",
+        "1 juli 2024 – 30 juni 2027",
+        "1 januari 2025 – tills vidare",
+        "Publicerat om utföraren (22)",
+    ):
         assert expected in page, expected
-    titles = re.findall(r'class="result-title"><a href="[^"]+">([^<]+)<',
-                        response.get_data(as_text=True))
+    titles = re.findall(
+        r'class="result-title"><a href="[^"]+">([^<]+)<', response.get_data(as_text=True)
+    )
     assert titles == [f"Rapport {n:02d}" for n in range(21, 1, -1)]
     second = client.get(f"/utforare/{w.org_a.id}?page=2")
-    assert re.findall(r'class="result-title"><a href="[^"]+">([^<]+)<',
-                      second.get_data(as_text=True)) == ["Rapport 01", "Rapport 00"]
+    assert re.findall(
+        r'class="result-title"><a href="[^"]+">([^<]+)<', second.get_data(as_text=True)
+    ) == ["Rapport 01", "Rapport 00"]
     assert client.get("/utforare/999999").status_code == 404
 
 
@@ -162,15 +233,35 @@ def test_providers_list_filters(client, make, w):
     assert client.get("/utforare?ownership=x").status_code == 400
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("/om", ["Om Insyn", "kommunallagen (10 kap. 7–9 §§)", "offentlighets- och sekretesslagen",
-             "Återkallade publiceringar"]),
-    ("/tillganglighet", ["Tillgänglighetsredogörelse", "WCAG 2.1", "delvis förenlig",
-                         "Digg", "Innehåll som inte är tillgängligt",
-                         "Redogörelsen uppdaterades senast den 23 november 2026."]),
-    ("/oppna-data", ["Öppna data", "/api/v1/openapi.json", "ISO 8601", "If-None-Match",
-                     "Atom"]),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "/om",
+            [
+                "Om Insyn",
+                "kommunallagen (10 kap. 7–9 §§)",
+                "offentlighets- och sekretesslagen",
+                "Återkallade publiceringar",
+            ],
+        ),
+        (
+            "/tillganglighet",
+            [
+                "Tillgänglighetsredogörelse",
+                "WCAG 2.1",
+                "delvis förenlig",
+                "Digg",
+                "Innehåll som inte är tillgängligt",
+                "Redogörelsen uppdaterades senast den 23 november 2026.",
+            ],
+        ),
+        (
+            "/oppna-data",
+            ["Öppna data", "/api/v1/openapi.json", "ISO 8601", "If-None-Match", "Atom"],
+        ),
+    ],
+)
 def test_information_pages(client, url, expected):
     response = client.get(url)
     assert response.status_code == 200
@@ -180,8 +271,14 @@ def test_information_pages(client, url, expected):
 
 
 def test_every_public_page_links_to_the_information_pages(client, answer, w):
-    for url in ("/", "/sok", f"/publicerat/{answer.id}", f"/utforare/{w.org_a.id}", "/jamfor",
-                "/om"):
+    for url in (
+        "/",
+        "/sok",
+        f"/publicerat/{answer.id}",
+        f"/utforare/{w.org_a.id}",
+        "/jamfor",
+        "/om",
+    ):
         html = client.get(url).get_data(as_text=True)
         for href in ('href="/om"', 'href="/tillganglighet"', 'href="/oppna-data"'):
             assert href in html, (url, href)
@@ -189,8 +286,13 @@ def test_every_public_page_links_to_the_information_pages(client, answer, w):
 
 def test_public_pages_work_without_a_session_or_script(client, answer, w):
     """No cookie is needed or set, no form posts, and no script at all."""
-    for url in ("/", "/sok?q=kvalitet", f"/publicerat/{answer.id}", f"/utforare/{w.org_a.id}",
-                f"/jamfor/{answer.submission.request_id}"):
+    for url in (
+        "/",
+        "/sok?q=kvalitet",
+        f"/publicerat/{answer.id}",
+        f"/utforare/{w.org_a.id}",
+        f"/jamfor/{answer.submission.request_id}",
+    ):
         response = client.get(url)
         html = response.get_data(as_text=True)
         assert "Set-Cookie" not in response.headers, url

@@ -29,47 +29,71 @@ def titles(response) -> list[str]:
 
 
 def file_field():
-    return [RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
-            RequestField(position=2, label="Kvalitetsberättelse", type=FieldType.FILE,
-                         required=False)]
+    return [
+        RequestField(position=1, label="Beskrivning", type=FieldType.TEXT),
+        RequestField(position=2, label="Kvalitetsberättelse", type=FieldType.FILE, required=False),
+    ]
 
 
 def test_finds_words_inside_a_published_docx_and_pdf(client, make, w):
-    make.publication(w, title="Årsredovisning Org A", fields=file_field(),
-                     files=[(2, "berattelse.docx",
-                             make_docx("Brukarna uppskattar trädgårdsterapin varje vecka."))])
-    make.publication(w, w.org_b, title="Årsredovisning Org B", fields=file_field(),
-                     files=[(2, "rutin.pdf", make_pdf("Nattfastan understiger elva timmar."))])
+    make.publication(
+        w,
+        title="Årsredovisning Org A",
+        fields=file_field(),
+        files=[
+            (2, "berattelse.docx", make_docx("Brukarna uppskattar trädgårdsterapin varje vecka."))
+        ],
+    )
+    make.publication(
+        w,
+        w.org_b,
+        title="Årsredovisning Org B",
+        fields=file_field(),
+        files=[(2, "rutin.pdf", make_pdf("Nattfastan understiger elva timmar."))],
+    )
 
     assert titles(client.get("/sok?q=trädgårdsterapin")) == ["Årsredovisning Org A"]
     assert titles(client.get("/sok?q=nattfastan")) == ["Årsredovisning Org B"]
     # Both words must occur: nothing has both.
     assert titles(client.get("/sok?q=nattfastan trädgårdsterapin")) == []
     assert sorted(titles(client.get("/sok?q=nattfastan or trädgårdsterapin"))) == [
-        "Årsredovisning Org A", "Årsredovisning Org B"]
+        "Årsredovisning Org A",
+        "Årsredovisning Org B",
+    ]
     api = client.get("/api/v1/publications?q=nattfastan").get_json()
     assert [p["title"] for p in api["items"]] == ["Årsredovisning Org B"]
 
 
 def test_index_text_holds_answers_provider_and_document_text(app, make, w):
     publication = make.publication(
-        w, title="Indexerad", fields=file_field(),
+        w,
+        title="Indexerad",
+        fields=file_field(),
         answers={1: "Kontaktmannaskap och veckovisa avstämningar"},
-        files=[(2, "a.pdf", make_pdf("Fallpreventionen fungerar."))])
+        files=[(2, "a.pdf", make_pdf("Fallpreventionen fungerar."))],
+    )
     text = publication.search_text
-    for expected in ("Kontaktmannaskap", "Fallpreventionen", "Org A AB", w.committee_x.name,
-                     "Hemtjänst", publication.submission.registration_number,
-                     "Kvalitetsberättelse"):
+    for expected in (
+        "Kontaktmannaskap",
+        "Fallpreventionen",
+        "Org A AB",
+        w.committee_x.name,
+        "Hemtjänst",
+        publication.submission.registration_number,
+        "Kvalitetsberättelse",
+    ):
         assert expected in text
     assert search.index_text(publication) == text
 
 
 def test_answers_that_are_not_public_are_not_searchable(client, make, w):
-    fields = [RequestField(position=1, label="Publikt", type=FieldType.TEXT),
-              RequestField(position=2, label="Internt", type=FieldType.TEXT,
-                           for_publication=False)]
-    p = make.publication(w, fields=fields, answers={1: "solrosor", 2: "hemlighetsmakeri"},
-                         answer_keys=None)
+    fields = [
+        RequestField(position=1, label="Publikt", type=FieldType.TEXT),
+        RequestField(position=2, label="Internt", type=FieldType.TEXT, for_publication=False),
+    ]
+    p = make.publication(
+        w, fields=fields, answers={1: "solrosor", 2: "hemlighetsmakeri"}, answer_keys=None
+    )
     # Publish only the first answer: rebuild the publication's keys as a publisher would.
     p.answer_keys = [p.submission.request.fields[0].key]
     search.refresh(p)
@@ -79,8 +103,11 @@ def test_answers_that_are_not_public_are_not_searchable(client, make, w):
 
 
 def test_swedish_word_forms_match(client, make, w):
-    make.publication(w, title="Rapport om avvikelser i hemtjänsten",
-                     answers={1: "Inga allvarliga avvikelser under året."})
+    make.publication(
+        w,
+        title="Rapport om avvikelser i hemtjänsten",
+        answers={1: "Inga allvarliga avvikelser under året."},
+    )
     for query in ("avvikelse", "avvikelser", "hemtjänst", "hemtjänsten"):
         assert titles(client.get(f"/sok?q={query}")) == ["Rapport om avvikelser i hemtjänsten"]
 
@@ -107,8 +134,22 @@ def test_the_index_follows_edits_and_withdrawals(client, make, w):
     assert titles(client.get("/sok?q=vindkraft")) == []
 
 
-@pytest.mark.parametrize("query", ['"', "-", "OR", "***", "AND NOT", "(", "title:x", "^a",
-                                   "NEAR(a b)", "'; drop table publication; --", "a\u0000b"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"',
+        "-",
+        "OR",
+        "***",
+        "AND NOT",
+        "(",
+        "title:x",
+        "^a",
+        "NEAR(a b)",
+        "'; drop table publication; --",
+        "a\u0000b",
+    ],
+)
 def test_odd_queries_never_fail(client, make, w, query):
     make.publication(w, title="Något")
     response = client.get("/sok", query_string={"q": query})
@@ -142,7 +183,8 @@ def test_part_of_a_compound_word_is_found(client, make, w):
     make.publication(w, title="Kvalitetsredovisning för hemtjänstområdet")
     for query in ("kvalitet", "kvalitetsredovisning", "hemtjänst"):
         assert titles(client.get(f"/sok?q={query}")) == [
-            "Kvalitetsredovisning för hemtjänstområdet"], query
+            "Kvalitetsredovisning för hemtjänstområdet"
+        ], query
 
 
 # --- facets ------------------------------------------------------------------------------
@@ -158,22 +200,47 @@ def catalogue(make, w):
     swimming.published_at = datetime(2024, 5, 1, 10, tzinfo=UTC)
 
     author = make.user(Role.PROVIDER_USER, provider_=in_house)
-    deviation = make.report(SubmissionKind.DEVIATION_REPORT, in_house, w.committee_x, author,
-                            title="Försenad insats", service_area=w.area_x)
-    make.answered(deviation, w.reviewer_x, {"description": "Insatsen kom två timmar sent."},
-                  author=author)
+    deviation = make.report(
+        SubmissionKind.DEVIATION_REPORT,
+        in_house,
+        w.committee_x,
+        author,
+        title="Försenad insats",
+        service_area=w.area_x,
+    )
+    make.answered(
+        deviation, w.reviewer_x, {"description": "Insatsen kom två timmar sent."}, author=author
+    )
     deviation_pub = make.published(deviation, w.publisher, title="Avvikelse: försenad insats")
 
     author_b = make.user(Role.PROVIDER_USER, provider_=w.org_b)
-    plan = make.report(SubmissionKind.ACTION_PLAN, w.org_b, w.committee_x, author_b,
-                       title="Åtgärdsplan: bemanning")
-    make.answered(plan, w.reviewer_x, {"measures": [
-        {"description": "Rekrytera nattpersonal", "owner": "Chef", "due": "2026-12-01",
-         "status": "planned"}]}, author=author_b)
+    plan = make.report(
+        SubmissionKind.ACTION_PLAN, w.org_b, w.committee_x, author_b, title="Åtgärdsplan: bemanning"
+    )
+    make.answered(
+        plan,
+        w.reviewer_x,
+        {
+            "measures": [
+                {
+                    "description": "Rekrytera nattpersonal",
+                    "owner": "Chef",
+                    "due": "2026-12-01",
+                    "status": "planned",
+                }
+            ]
+        },
+        author=author_b,
+    )
     plan_pub = make.published(plan, w.publisher)
     db.session.commit()
-    return {"home_care": home_care, "swimming": swimming, "deviation": deviation_pub,
-            "plan": plan_pub, "in_house": in_house}
+    return {
+        "home_care": home_care,
+        "swimming": swimming,
+        "deviation": deviation_pub,
+        "plan": plan_pub,
+        "in_house": in_house,
+    }
 
 
 def facet_options(response, name: str) -> dict[str, str]:
@@ -184,25 +251,40 @@ def facet_options(response, name: str) -> dict[str, str]:
     return dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1)))
 
 
-@pytest.mark.parametrize(("facet", "value", "expected"), [
-    ("committee", "x", {"Kvalitet i hemtjänsten", "Avvikelse: försenad insats",
-                        "Åtgärdsplan: bemanning"}),
-    ("committee", "y", {"Simhallens öppettider"}),
-    ("service_area", "area_x", {"Kvalitet i hemtjänsten", "Avvikelse: försenad insats"}),
-    ("service_area", "area_y", {"Simhallens öppettider"}),
-    ("provider", "org_b", {"Simhallens öppettider", "Åtgärdsplan: bemanning"}),
-    ("provider", "in_house", {"Avvikelse: försenad insats"}),
-    ("ownership", "in_house", {"Avvikelse: försenad insats"}),
-    ("ownership", "private", {"Kvalitet i hemtjänsten", "Simhallens öppettider",
-                              "Åtgärdsplan: bemanning"}),
-    ("kind", "deviation_report", {"Avvikelse: försenad insats"}),
-    ("kind", "action_plan", {"Åtgärdsplan: bemanning"}),
-    ("kind", "transparency_info", {"Kvalitet i hemtjänsten", "Simhallens öppettider"}),
-    ("year", "2024", {"Simhallens öppettider"}),
-])
+@pytest.mark.parametrize(
+    ("facet", "value", "expected"),
+    [
+        (
+            "committee",
+            "x",
+            {"Kvalitet i hemtjänsten", "Avvikelse: försenad insats", "Åtgärdsplan: bemanning"},
+        ),
+        ("committee", "y", {"Simhallens öppettider"}),
+        ("service_area", "area_x", {"Kvalitet i hemtjänsten", "Avvikelse: försenad insats"}),
+        ("service_area", "area_y", {"Simhallens öppettider"}),
+        ("provider", "org_b", {"Simhallens öppettider", "Åtgärdsplan: bemanning"}),
+        ("provider", "in_house", {"Avvikelse: försenad insats"}),
+        ("ownership", "in_house", {"Avvikelse: försenad insats"}),
+        (
+            "ownership",
+            "private",
+            {"Kvalitet i hemtjänsten", "Simhallens öppettider", "Åtgärdsplan: bemanning"},
+        ),
+        ("kind", "deviation_report", {"Avvikelse: försenad insats"}),
+        ("kind", "action_plan", {"Åtgärdsplan: bemanning"}),
+        ("kind", "transparency_info", {"Kvalitet i hemtjänsten", "Simhallens öppettider"}),
+        ("year", "2024", {"Simhallens öppettider"}),
+    ],
+)
 def test_each_facet_filters_page_and_api(client, w, catalogue, facet, value, expected):
-    ids = {"x": w.committee_x.id, "y": w.committee_y.id, "area_x": w.area_x.id,
-           "area_y": w.area_y.id, "org_b": w.org_b.id, "in_house": catalogue["in_house"].id}
+    ids = {
+        "x": w.committee_x.id,
+        "y": w.committee_y.id,
+        "area_x": w.area_x.id,
+        "area_y": w.area_y.id,
+        "org_b": w.org_b.id,
+        "in_house": catalogue["in_house"].id,
+    }
     if facet in ("committee", "service_area") or (facet == "provider"):
         value = str(ids[value])
     page = client.get("/sok", query_string={facet: value})
@@ -232,10 +314,13 @@ def test_facet_counts_count_the_other_filters(client, w, catalogue):
 
 
 def test_filters_combine_with_text(client, w, catalogue):
-    assert titles(client.get("/sok", query_string={"q": "bemanning", "kind": "action_plan"})) \
-        == ["Åtgärdsplan: bemanning"]
-    assert titles(client.get("/sok", query_string={"q": "bemanning", "kind": "deviation_report"})
-                  ) == []
+    assert titles(client.get("/sok", query_string={"q": "bemanning", "kind": "action_plan"})) == [
+        "Åtgärdsplan: bemanning"
+    ]
+    assert (
+        titles(client.get("/sok", query_string={"q": "bemanning", "kind": "deviation_report"}))
+        == []
+    )
 
 
 # --- sorting and pages -------------------------------------------------------------------
@@ -252,7 +337,9 @@ def test_sorting_by_date_and_relevance(client, make, w):
     # Relevance is the default with a query: the title match ranks first.
     assert titles(client.get("/sok?q=bemanning")) == ["Bemanning i korthet", "Kvalitetsrapport"]
     assert titles(client.get("/sok?q=bemanning&sort=newest")) == [
-        "Kvalitetsrapport", "Bemanning i korthet"]
+        "Kvalitetsrapport",
+        "Bemanning i korthet",
+    ]
     # Without a query, relevance means newest.
     assert titles(client.get("/sok?sort=relevance")) == ["Kvalitetsrapport", "Bemanning i korthet"]
 
@@ -274,14 +361,28 @@ def test_pagination_keeps_filters_and_marks_the_current_page(client, make, w):
     assert beyond.status_code == 200 and titles(beyond) == []
     assert "Gå till första sidan" in text_of(beyond)
     api = client.get("/api/v1/publications?per_page=10&page=3").get_json()
-    assert [p["title"] for p in api["items"]] == ["Publicering 02", "Publicering 01",
-                                                  "Publicering 00"]
+    assert [p["title"] for p in api["items"]] == [
+        "Publicering 02",
+        "Publicering 01",
+        "Publicering 00",
+    ]
     assert api["pages"] == 3 and api["links"]["next"] is None
     assert api["links"]["prev"].endswith("page=2")
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=abc", "committee=x", "ownership=foreign",
-                                   "kind=memo", "year=99", "sort=random", "q=" + "a" * 201])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=0",
+        "page=abc",
+        "committee=x",
+        "ownership=foreign",
+        "kind=memo",
+        "year=99",
+        "sort=random",
+        "q=" + "a" * 201,
+    ],
+)
 def test_malformed_parameters_get_a_clear_400(client, w, query):
     page = client.get(f"/sok?{query}")
     assert page.status_code == 400
@@ -315,9 +416,14 @@ def test_the_facet_table_follows_publications_submissions_and_providers(client, 
         return db.session.get(PublicationFacet, p.id)
 
     row = facet()
-    assert (row.state, row.provider_id, row.committee_id, row.service_area_id, row.kind,
-            row.ownership) == ("published", w.org_a.id, w.committee_x.id, w.area_x.id,
-                               "transparency_info", "private")
+    assert (
+        row.state,
+        row.provider_id,
+        row.committee_id,
+        row.service_area_id,
+        row.kind,
+        row.ownership,
+    ) == ("published", w.org_a.id, w.committee_x.id, w.area_x.id, "transparency_info", "private")
     assert row.year == p.published_at.year
     w.org_a.ownership = Ownership.NON_PROFIT
     db.session.commit()

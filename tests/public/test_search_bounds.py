@@ -31,8 +31,9 @@ def many(make, w):
 
 
 def titles(response) -> list[str]:
-    return re.findall(r'class="result-title"><a href="[^"]+">([^<]+)<',
-                      response.get_data(as_text=True))
+    return re.findall(
+        r'class="result-title"><a href="[^"]+">([^<]+)<', response.get_data(as_text=True)
+    )
 
 
 def test_totals_are_exact_up_to_the_cap(client, many):
@@ -56,8 +57,14 @@ def test_relevance_ranks_the_newest_candidates_then_goes_on_by_date(client, many
     order = [p["title"] for p in ranked["items"] + second["items"] + third["items"]]
     if db.engine.dialect.name == "postgresql":
         # The three newest (7, 6, 5) by rank (5 says it most), then 4, 3, 2 by date.
-        assert order == ["Rapport 5", "Rapport 6", "Rapport 7", "Rapport 4", "Rapport 3",
-                         "Rapport 2"]
+        assert order == [
+            "Rapport 5",
+            "Rapport 6",
+            "Rapport 7",
+            "Rapport 4",
+            "Rapport 3",
+            "Rapport 2",
+        ]
     else:
         # SQLite ranks every match (bm25 in the index): most mentions first.
         assert order == [f"Rapport {n}" for n in range(6)]

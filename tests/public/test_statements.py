@@ -63,24 +63,37 @@ def test_a_publication_is_read_in_one_statement(client, make, w):
 
 def test_facet_counts_and_totals_from_the_cube_match_counting(app, make, w):
     for n in range(5):
-        p = make.publication(w, w.org_b if n % 2 else w.org_a,
-                             area=w.area_y if n % 2 else w.area_x, title=f"Rapport {n}")
+        p = make.publication(
+            w,
+            w.org_b if n % 2 else w.org_a,
+            area=w.area_y if n % 2 else w.area_x,
+            title=f"Rapport {n}",
+        )
         p.published_at = datetime(2023 + n % 3, 6, 1, tzinfo=UTC)
     db.session.commit()
-    combinations = [Filters(), Filters(year=2024), Filters(provider=w.org_b.id),
-                    Filters(committee=w.committee_x.id, ownership=Ownership.PRIVATE),
-                    Filters(kind=SubmissionKind.TRANSPARENCY_INFO, year=2023,
-                            service_area=w.area_y.id)]
+    combinations = [
+        Filters(),
+        Filters(year=2024),
+        Filters(provider=w.org_b.id),
+        Filters(committee=w.committee_x.id, ownership=Ownership.PRIVATE),
+        Filters(kind=SubmissionKind.TRANSPARENCY_INFO, year=2023, service_area=w.area_y.id),
+    ]
     with app.test_request_context("/sok"):
         for filters in combinations:
             conditions = search._conditions(filters)
             expected = {}
             for name, column in search.FACET_COLUMNS.items():
                 others = [c for n, c in conditions.items() if n != name]
-                query = (sa.select(column, sa.func.count())
-                         .where(search.F.state == "published", *others).group_by(column))
+                query = (
+                    sa.select(column, sa.func.count())
+                    .where(search.F.state == "published", *others)
+                    .group_by(column)
+                )
                 expected[name] = {v: n for v, n in db.session.execute(query) if v is not None}
             assert search._count_from_cube(filters) == expected, filters
-            total = db.session.scalar(sa.select(sa.func.count()).where(
-                search.F.state == "published", *conditions.values()))
+            total = db.session.scalar(
+                sa.select(sa.func.count()).where(
+                    search.F.state == "published", *conditions.values()
+                )
+            )
             assert search._count_in_cube(filters) == total, filters

@@ -35,13 +35,16 @@ def app_config(app_config, clamd_url):
 
 
 def fields():
-    return [RequestField(position=1, label="Svar", type=FieldType.TEXT),
-            RequestField(position=2, label="Bilaga", type=FieldType.FILE, required=False)]
+    return [
+        RequestField(position=1, label="Svar", type=FieldType.TEXT),
+        RequestField(position=2, label="Bilaga", type=FieldType.FILE, required=False),
+    ]
 
 
 def upload(name: str, data: bytes, user, slot: str = "") -> Attachment:
-    return accept_upload(FileStorage(stream=io.BytesIO(data), filename=name), uploader=user,
-                         slot=slot)
+    return accept_upload(
+        FileStorage(stream=io.BytesIO(data), filename=name), uploader=user, slot=slot
+    )
 
 
 @pytest.fixture
@@ -49,12 +52,19 @@ def world(app, make, w):
     """A live publication (one file with a redacted copy, one clean file, one unscanned,
     one in quarantine), a withdrawn one, an approved but unpublished answer and a draft."""
     # Live: four files, answered through the real upload pipeline; two never pass a scan.
-    (sub,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x, service_area=w.area_x,
-                               title="Synlig publicering", fields=fields())
+    (sub,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        service_area=w.area_x,
+        title="Synlig publicering",
+        fields=fields(),
+    )
     key, file_key = (f.key for f in sub.request.fields)
     draft = workflow.save_draft(sub, w.user_a, {key: "synligt svar"})
-    original = upload("original-hemlig.docx", make_docx("Personnummer HEMLIGT-ORIGINAL"),
-                      w.user_a, file_key)
+    original = upload(
+        "original-hemlig.docx", make_docx("Personnummer HEMLIGT-ORIGINAL"), w.user_a, file_key
+    )
     clean = upload("oppen.pdf", make_pdf("OPPEN-TEXT i dokumentet"), w.user_a, file_key)
     scanner = app.extensions["scanner"]
     try:
@@ -75,36 +85,77 @@ def world(app, make, w):
     # The publisher replaces the original DOCX with a redacted PDF for the public.
     copy = upload("maskerad.pdf", make_pdf("MASKERAD-KOPIA utan personnummer"), w.publisher)
     workflow.attach_redacted_copy(original, copy, w.publisher)
-    live = make.published(sub, w.publisher, documents=[
-        PublishedDocument(attachment=original, redacted=copy),
-        PublishedDocument(attachment=clean),
-        PublishedDocument(attachment=unscanned),
-        PublishedDocument(attachment=quarantined)])
+    live = make.published(
+        sub,
+        w.publisher,
+        documents=[
+            PublishedDocument(attachment=original, redacted=copy),
+            PublishedDocument(attachment=clean),
+            PublishedDocument(attachment=unscanned),
+            PublishedDocument(attachment=quarantined),
+        ],
+    )
 
     gone = make.publication(
-        w, w.org_b, title="Aterkallad-TITEL", summary="GONE-SAMMANFATTNING",
-        fields=fields(), answers={1: "GONE-SVAR"},
-        files=[(2, "gone.pdf", make_pdf("GONE-DOKUMENT"))])
+        w,
+        w.org_b,
+        title="Aterkallad-TITEL",
+        summary="GONE-SAMMANFATTNING",
+        fields=fields(),
+        answers={1: "GONE-SVAR"},
+        files=[(2, "gone.pdf", make_pdf("GONE-DOKUMENT"))],
+    )
     workflow.withdraw_publication(gone, w.publisher, "Innehöll personuppgifter")
 
-    (unpublished,) = make.info_request(w.committee_x, [w.org_b], w.reviewer_x,
-                                       service_area=w.area_x, title="OPUBLICERAD-TITEL",
-                                       fields=fields())
-    make.answered(unpublished, w.reviewer_x,
-                  {unpublished.request.fields[0].key: "OPUBLICERAT-SVAR"},
-                  [(unpublished.request.fields[1].key, "opub.pdf", make_pdf("OPUB-DOKUMENT"))])
-    draft = make.report(make.SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a,
-                        title="UTKAST-TITEL")
+    (unpublished,) = make.info_request(
+        w.committee_x,
+        [w.org_b],
+        w.reviewer_x,
+        service_area=w.area_x,
+        title="OPUBLICERAD-TITEL",
+        fields=fields(),
+    )
+    make.answered(
+        unpublished,
+        w.reviewer_x,
+        {unpublished.request.fields[0].key: "OPUBLICERAT-SVAR"},
+        [(unpublished.request.fields[1].key, "opub.pdf", make_pdf("OPUB-DOKUMENT"))],
+    )
+    draft = make.report(
+        make.SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a, title="UTKAST-TITEL"
+    )
     workflow.save_draft(draft, w.user_a, {"description": "UTKAST-SVAR"})
     db.session.commit()
-    return {"live": live, "gone": gone, "original": original, "copy": copy, "clean": clean,
-            "unscanned": unscanned, "quarantined": quarantined, "w": w}
+    return {
+        "live": live,
+        "gone": gone,
+        "original": original,
+        "copy": copy,
+        "clean": clean,
+        "unscanned": unscanned,
+        "quarantined": quarantined,
+        "w": w,
+    }
 
 
-NEVER = ["HEMLIGT-ORIGINAL", "original-hemlig", "OSKANNAD", "oskannad.pdf", "KARANTAN",
-         "karantan.pdf", "GONE-SAMMANFATTNING", "GONE-SVAR", "GONE-DOKUMENT", "gone.pdf",
-         "OPUBLICERAD-TITEL", "OPUBLICERAT-SVAR", "OPUB-DOKUMENT", "opub.pdf", "UTKAST-TITEL",
-         "UTKAST-SVAR"]
+NEVER = [
+    "HEMLIGT-ORIGINAL",
+    "original-hemlig",
+    "OSKANNAD",
+    "oskannad.pdf",
+    "KARANTAN",
+    "karantan.pdf",
+    "GONE-SAMMANFATTNING",
+    "GONE-SVAR",
+    "GONE-DOKUMENT",
+    "gone.pdf",
+    "OPUBLICERAD-TITEL",
+    "OPUBLICERAT-SVAR",
+    "OPUB-DOKUMENT",
+    "opub.pdf",
+    "UTKAST-TITEL",
+    "UTKAST-SVAR",
+]
 
 
 def public_urls(world) -> list[str]:
@@ -112,19 +163,42 @@ def public_urls(world) -> list[str]:
     publications = db.session.scalars(sa.select(Publication.id)).all()
     providers = db.session.scalars(sa.select(Provider.id)).all()
     requests = db.session.scalars(sa.select(InformationRequest.id)).all()
-    urls = ["/", "/sok", "/utforare", "/jamfor", "/om", "/tillganglighet", "/oppna-data",
-            "/flode.atom", "/api/v1/", "/api/v1/publications", "/api/v1/publications.csv",
-            "/api/v1/providers", "/api/v1/providers.csv", "/api/v1/comparisons",
-            "/api/v1/committees", "/api/v1/service-areas"]
+    urls = [
+        "/",
+        "/sok",
+        "/utforare",
+        "/jamfor",
+        "/om",
+        "/tillganglighet",
+        "/oppna-data",
+        "/flode.atom",
+        "/api/v1/",
+        "/api/v1/publications",
+        "/api/v1/publications.csv",
+        "/api/v1/providers",
+        "/api/v1/providers.csv",
+        "/api/v1/comparisons",
+        "/api/v1/committees",
+        "/api/v1/service-areas",
+    ]
     # (Searches for the secrets echo the query; test_searching_for_hidden_text_finds_nothing.)
     for pid in publications:
         urls += [f"/publicerat/{pid}", f"/api/v1/publications/{pid}"]
     for pid in providers:
-        urls += [f"/utforare/{pid}", f"/api/v1/providers/{pid}", f"/flode.atom?provider={pid}",
-                 f"/sok?provider={pid}", f"/api/v1/publications.csv?provider={pid}"]
+        urls += [
+            f"/utforare/{pid}",
+            f"/api/v1/providers/{pid}",
+            f"/flode.atom?provider={pid}",
+            f"/sok?provider={pid}",
+            f"/api/v1/publications.csv?provider={pid}",
+        ]
     for rid in requests:
-        urls += [f"/jamfor/{rid}", f"/jamfor/{rid}.csv", f"/api/v1/comparisons/{rid}",
-                 f"/api/v1/comparisons/{rid}.csv"]
+        urls += [
+            f"/jamfor/{rid}",
+            f"/jamfor/{rid}.csv",
+            f"/api/v1/comparisons/{rid}",
+            f"/api/v1/comparisons/{rid}.csv",
+        ]
     return urls
 
 
@@ -149,7 +223,8 @@ def test_searching_for_hidden_text_finds_nothing(client, world):
     for secret in NEVER + ["Aterkallad"]:
         assert client.get(f"/api/v1/publications?q={secret}").get_json()["total"] == 0, secret
         assert "Inga publiceringar hittades" in client.get(f"/sok?q={secret}").get_data(
-            as_text=True)
+            as_text=True
+        )
         assert b"<entry>" not in client.get(f"/flode.atom?q={secret}").data
         csv_body = client.get(f"/api/v1/publications.csv?q={secret}").get_data(as_text=True)
         assert csv_body.count("\n") == 1, secret  # the header only
@@ -175,8 +250,10 @@ def test_every_file_url_serves_only_clean_published_files(client, world):
             else:
                 assert response.status_code == 404, url
     by_attachment = {d.attachment_id: d.id for d in live.documents}
-    assert set(served) == {(live.id, by_attachment[world["original"].id]),
-                           (live.id, by_attachment[world["clean"].id])}
+    assert set(served) == {
+        (live.id, by_attachment[world["original"].id]),
+        (live.id, by_attachment[world["clean"].id]),
+    }
     # The redacted copy is served in place of the original, never the original.
     assert served[(live.id, by_attachment[world["original"].id])].startswith(b"%PDF")
     assert b"MASKERAD-KOPIA" in served[(live.id, by_attachment[world["original"].id])]

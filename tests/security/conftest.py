@@ -59,43 +59,79 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
     (draft,) = make.info_request(committee, [org], reviewer, service_area=area)
     (submitted,) = make.info_request(committee, [org], reviewer, service_area=area)
     keys = {f.type.value: f.key for f in submitted.request.fields}
-    answers = {keys["text"]: "svar", keys["number"]: "1", keys["percentage"]: "50",
-               keys["yes_no"]: "yes", keys["date"]: "2026-01-01"}
-    answer(submitted, author, answers,
-           files=[(keys["file"], f"{label}.pdf", make_pdf(f"Bilaga {label}"))])
+    answers = {
+        keys["text"]: "svar",
+        keys["number"]: "1",
+        keys["percentage"]: "50",
+        keys["yes_no"]: "yes",
+        keys["date"]: "2026-01-01",
+    }
+    answer(
+        submitted,
+        author,
+        answers,
+        files=[(keys["file"], f"{label}.pdf", make_pdf(f"Bilaga {label}"))],
+    )
     (approved,) = make.info_request(committee, [org], reviewer, service_area=area)
-    answer(approved, author, answers,
-           files=[(keys["file"], f"{label}-godkand.docx", make_docx(f"Godkänd {label}"))])
+    answer(
+        approved,
+        author,
+        answers,
+        files=[(keys["file"], f"{label}-godkand.docx", make_docx(f"Godkänd {label}"))],
+    )
     workflow.approve(approved, reviewer)
     original = approved.submitted_versions[0].attachments[0]
     copy = workflow.attach_redacted_copy(
-        original, upload(w.publisher, "maskad.docx", make_docx("Maskad")), w.publisher)
+        original, upload(w.publisher, "maskad.docx", make_docx("Maskad")), w.publisher
+    )
     (shown,) = make.info_request(committee, [org], reviewer, service_area=area)
-    answer(shown, author, answers,
-           files=[(keys["file"], f"{label}-publicerad.pdf", make_pdf(f"Publicerad {label}"))])
+    answer(
+        shown,
+        author,
+        answers,
+        files=[(keys["file"], f"{label}-publicerad.pdf", make_pdf(f"Publicerad {label}"))],
+    )
     workflow.approve(shown, reviewer)
     publication = make.published(shown, w.publisher, title=f"Publicerad {label}")
     deviation = make.report(SubmissionKind.DEVIATION_REPORT, org, committee, author)
     agreement = next(a for a in org.agreements if a.committee_id == committee.id)
     plan = FollowUpPlan(committee=committee, year=2027)
-    plan.items = [FollowUpItem(service_area=area, form=FollowUpForm.SUPERVISION,
-                               responsible="Lars Ek", interval="Löpande")]
+    plan.items = [
+        FollowUpItem(
+            service_area=area,
+            form=FollowUpForm.SUPERVISION,
+            responsible="Lars Ek",
+            interval="Löpande",
+        )
+    ]
     db.session.add(plan)
     invited = make.user(Role.PROVIDER_USER, provider_=org)
     invited.password_hash = None
     db.session.commit()
     return {
-        "submission_id": submitted.id, "slug": "godkann", "number": 1,
-        "request_id": shown.request_id, "provider_id": org.id,
+        "submission_id": submitted.id,
+        "slug": "godkann",
+        "number": 1,
+        "request_id": shown.request_id,
+        "provider_id": org.id,
         "attachment_id": submitted.submitted_versions[0].attachments[0].id,
-        "agreement_id": agreement.id, "plan_id": plan.id, "item_id": plan.items[0].id,
-        "publication_id": publication.id, "document_id": publication.documents[0].id,
-        "copy_id": copy.id, "committee_id": committee.id, "area_id": area.id,
-        "user_id": author.id, "code": "en", "filename": "css/insyn.css",
+        "agreement_id": agreement.id,
+        "plan_id": plan.id,
+        "item_id": plan.items[0].id,
+        "publication_id": publication.id,
+        "document_id": publication.documents[0].id,
+        "copy_id": copy.id,
+        "committee_id": committee.id,
+        "area_id": area.id,
+        "user_id": author.id,
+        "code": "en",
+        "filename": "css/insyn.css",
         "token": invitation_token({"u": invited.id, "p": org.id, "e": invited.email}),
         "reset_token": reset_token(author),
         # Rules that need an object in a particular state.
-        "draft_id": draft.id, "approved_id": approved.id, "deviation_id": deviation.id,
+        "draft_id": draft.id,
+        "approved_id": approved.id,
+        "deviation_id": deviation.id,
     }
 
 
@@ -104,8 +140,7 @@ SUBMISSION_IN_STATE = {
     "/utforare/arenden/<int:submission_id>/svar": "draft_id",
     "/utforare/arenden/<int:submission_id>/ta-tillbaka": "draft_id",
     "/handlaggare/publicering/<int:submission_id>": "approved_id",
-    "/handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad":
-        "approved_id",
+    "/handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad": "approved_id",  # noqa: E501
     "/handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort": "approved_id",
 }
 
@@ -131,8 +166,13 @@ def url_for_rule(rule, values: dict) -> str:
     out = rule.rule
     for name in rule.arguments:
         converter = rule._converters[name]
-        prefix = ("int:" if isinstance(converter, IntegerConverter)
-                  else "path:" if isinstance(converter, PathConverter) else "")
+        prefix = (
+            "int:"
+            if isinstance(converter, IntegerConverter)
+            else "path:"
+            if isinstance(converter, PathConverter)
+            else ""
+        )
         out = out.replace(f"<{prefix}{name}>", str(values[name]))
     return out
 

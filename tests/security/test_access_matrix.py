@@ -39,39 +39,62 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "POST /glomt-losenord": "ok ok ok ok ok ok",
     "GET /handlaggare/": "login 404 404 200 200 200",
     "GET /handlaggare/arenden": "login 404 404 200 200 200",
-    "GET /handlaggare/arenden/<int:submission_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "POST /handlaggare/arenden/<int:submission_id>/<slug>": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
+    "GET /handlaggare/arenden/<int:submission_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "POST /handlaggare/arenden/<int:submission_id>/<slug>": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
     "GET /handlaggare/arsrapport": "login 404 404 200 200 200",
     "GET /handlaggare/arsrapport.docx": "login 404 404 200 200 200",
     "GET /handlaggare/avtal": "login 404 404 200 200 200",
-    "GET /handlaggare/avtal/<int:agreement_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "GET /handlaggare/avtal/<int:agreement_id>/andra": ("login 404 404 200 404 200",
-        "login 404 404 404 404 200"),
-    "POST /handlaggare/avtal/<int:agreement_id>/andra": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "GET /handlaggare/avtal/<int:agreement_id>/iakttagelser/ny": ("login 404 404 200 404 200",
-        "login 404 404 404 404 200"),
-    "POST /handlaggare/avtal/<int:agreement_id>/iakttagelser/ny": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
+    "GET /handlaggare/avtal/<int:agreement_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "GET /handlaggare/avtal/<int:agreement_id>/andra": (
+        "login 404 404 200 404 200",
+        "login 404 404 404 404 200",
+    ),
+    "POST /handlaggare/avtal/<int:agreement_id>/andra": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "GET /handlaggare/avtal/<int:agreement_id>/iakttagelser/ny": (
+        "login 404 404 200 404 200",
+        "login 404 404 404 404 200",
+    ),
+    "POST /handlaggare/avtal/<int:agreement_id>/iakttagelser/ny": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
     "GET /handlaggare/avtal/ny": "login 404 404 200 404 200",
     "POST /handlaggare/avtal/ny": "login 404 404 ok 404 ok",
     "GET /handlaggare/begaranden": "login 404 404 200 200 200",
-    "GET /handlaggare/begaranden/<int:request_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "GET /handlaggare/begaranden/<int:request_id>/brev.docx": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "GET /handlaggare/begaranden/<int:request_id>/brev/<int:provider_id>.docx":
-        ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "POST /handlaggare/begaranden/<int:request_id>/forlang": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
+    "GET /handlaggare/begaranden/<int:request_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "GET /handlaggare/begaranden/<int:request_id>/brev.docx": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "GET /handlaggare/begaranden/<int:request_id>/brev/<int:provider_id>.docx": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "POST /handlaggare/begaranden/<int:request_id>/forlang": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
     "GET /handlaggare/begaranden/ny": "login 404 404 200 404 200",
     "POST /handlaggare/begaranden/ny": "login 404 404 ok 404 ok",
-    "GET /handlaggare/bilagor/<int:attachment_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
+    "GET /handlaggare/bilagor/<int:attachment_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
     "GET /handlaggare/iakttagelser": "login 404 404 200 200 200",
     "GET /handlaggare/logg": "login 404 404 404 404 200",
     "GET /handlaggare/namnder": "login 404 404 200 200 200",
@@ -82,37 +105,51 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /handlaggare/publicering": "login 404 404 200 200 200",
     "GET /handlaggare/publicering/<int:submission_id>": "login 404 404 404 200 200",
     "POST /handlaggare/publicering/<int:submission_id>": "login 404 404 404 ok ok",
-    "POST /handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad":
-        "login 404 404 404 ok ok",
-    "POST /handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort":
-        "login 404 404 404 ok ok",
+    "POST /handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad": "login 404 404 404 ok ok",  # noqa: E501
+    "POST /handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort": "login 404 404 404 ok ok",  # noqa: E501
     "GET /handlaggare/publiceringar": "login 404 404 200 200 200",
-    "GET /handlaggare/publiceringar/<int:publication_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
+    "GET /handlaggare/publiceringar/<int:publication_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
     "POST /handlaggare/publiceringar/<int:publication_id>": "login 404 404 404 ok ok",
     "GET /handlaggare/uppfoljningsplaner": "login 404 404 200 200 200",
-    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>": ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
-    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>":
-        ("login 404 404 200 404 200",
-        "login 404 404 404 404 200"),
-    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>":
-        ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort":
-        ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/ny": ("login 404 404 200 404 200",
-        "login 404 404 404 404 200"),
-    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/ny": ("login 404 404 ok 404 ok",
-        "login 404 404 404 404 ok"),
-    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/uppfoljningsplan.docx":
-        ("login 404 404 200 200 200",
-        "login 404 404 404 200 200"),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
+    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>": (
+        "login 404 404 200 404 200",
+        "login 404 404 404 404 200",
+    ),
+    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/ny": (
+        "login 404 404 200 404 200",
+        "login 404 404 404 404 200",
+    ),
+    "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/ny": (
+        "login 404 404 ok 404 ok",
+        "login 404 404 404 404 ok",
+    ),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/uppfoljningsplan.docx": (
+        "login 404 404 200 200 200",
+        "login 404 404 404 200 200",
+    ),
     "GET /handlaggare/uppfoljningsplaner/ny": "login 404 404 200 404 200",
     "POST /handlaggare/uppfoljningsplaner/ny": "login 404 404 ok 404 ok",
     "GET /handlaggare/utforare": "login 404 404 200 200 200",
@@ -152,41 +189,63 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /utforare/": "login 200 200 404 404 404",
     "GET /utforare/<int:provider_id>": "200 200 200 200 200 200",
     "GET /utforare/arenden": "login 200 200 404 404 404",
-    "GET /utforare/arenden/<int:submission_id>": ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
-    "GET /utforare/arenden/<int:submission_id>/begaran.docx": ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
-    "GET /utforare/arenden/<int:submission_id>/kvitto/<int:number>": ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
-    "GET /utforare/arenden/<int:submission_id>/kvitto/<int:number>.docx":
-        ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
-    "GET /utforare/arenden/<int:submission_id>/svar": ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
-    "POST /utforare/arenden/<int:submission_id>/svar": ("login ok ok 404 404 404",
-        "login 404 404 404 404 404"),
-    "POST /utforare/arenden/<int:submission_id>/ta-tillbaka": ("login ok ok 404 404 404",
-        "login 404 404 404 404 404"),
-    "GET /utforare/arenden/<int:submission_id>/versioner/<int:number>":
-        ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
+    "GET /utforare/arenden/<int:submission_id>": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/begaran.docx": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/kvitto/<int:number>": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/kvitto/<int:number>.docx": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/svar": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/arenden/<int:submission_id>/svar": (
+        "login ok ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/arenden/<int:submission_id>/ta-tillbaka": (
+        "login ok ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/versioner/<int:number>": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
     "GET /utforare/atgardsplaner/ny": "login 200 200 404 404 404",
     "POST /utforare/atgardsplaner/ny": "login ok ok 404 404 404",
     "GET /utforare/avvikelser/ny": "login 200 200 404 404 404",
     "POST /utforare/avvikelser/ny": "login ok ok 404 404 404",
-    "GET /utforare/filer/<int:attachment_id>": ("login 200 200 404 404 404",
-        "login 404 404 404 404 404"),
+    "GET /utforare/filer/<int:attachment_id>": (
+        "login 200 200 404 404 404",
+        "login 404 404 404 404 404",
+    ),
     "GET /utforare/inbjudan/<token>": "200 409 409 409 409 409",
     "POST /utforare/inbjudan/<token>": "ok 409 409 409 409 409",
     "GET /utforare/organisation": "login 404 200 404 404 404",
     "GET /utforare/organisation/bjud-in": "login 404 200 404 404 404",
     "POST /utforare/organisation/bjud-in": "login 404 ok 404 404 404",
-    "POST /utforare/organisation/kollegor/<int:user_id>/aktivera": ("login 404 ok 404 404 404",
-        "login 404 404 404 404 404"),
-    "POST /utforare/organisation/kollegor/<int:user_id>/inaktivera": ("login 404 ok 404 404 404",
-        "login 404 404 404 404 404"),
-    "POST /utforare/organisation/kollegor/<int:user_id>/ny-inbjudan": ("login 404 ok 404 404 404",
-        "login 404 404 404 404 404"),
+    "POST /utforare/organisation/kollegor/<int:user_id>/aktivera": (
+        "login 404 ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/organisation/kollegor/<int:user_id>/inaktivera": (
+        "login 404 ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/organisation/kollegor/<int:user_id>/ny-inbjudan": (
+        "login 404 ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
 }
 
 REFUSED = {"login", "401", "403", "404", "405", "409", "410"}
@@ -217,7 +276,8 @@ def test_every_rule_is_in_the_table(app):
     keys = {f"{method} {rule.rule}" for method, rule in calls(app)}
     missing = sorted(keys - set(TABLE))
     assert not missing, "rules missing from TABLE (add their expected outcomes):\n" + "\n".join(
-        missing)
+        missing
+    )
     assert not set(TABLE) - keys, f"TABLE names rules the app no longer has: {set(TABLE) - keys}"
     for key in TABLE:
         for side in ("own", "foreign"):
@@ -257,8 +317,9 @@ def test_matrix(app, world):
                 if before is not None:
                     after = fingerprint()
                     if changed(before, after):
-                        wrong.append(f"{key} [{side}] as {role} ({got}) changed "
-                                     f"{changed(before, after)}")
+                        wrong.append(
+                            f"{key} [{side}] as {role} ({got}) changed {changed(before, after)}"
+                        )
     # Logging out last, so the other accepted posts still run signed in.
     accepted_posts.sort(key=lambda call: call[0] == "POST /logga-ut")
     done = set()

@@ -35,8 +35,13 @@ def w(make):
 @pytest.fixture
 def asked(make, w):
     """Org A's answer to a request with one (required) field of each type, a file among them."""
-    (submission,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x,
-                                      title="Kvalitetsredovisning 2026", fields=each_type_fields())
+    (submission,) = make.info_request(
+        w.committee_x,
+        [w.org_a],
+        w.reviewer_x,
+        title="Kvalitetsredovisning 2026",
+        fields=each_type_fields(),
+    )
     commit_and_send()
     return submission
 
@@ -69,41 +74,81 @@ def docx_bytes_member(name: str) -> bytes:
         return archive.read(name)
 
 
-ENCRYPTED_DOCX = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
-                  + "EncryptionInfo".encode("utf-16-le") + b"\x00" * 1024)
+ENCRYPTED_DOCX = (
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    + b"\x00" * 504
+    + "EncryptionInfo".encode("utf-16-le")
+    + b"\x00" * 1024
+)
 
 # (case, file bytes (made lazily), file name, expected status, words of the message)
 CASES = [
     ("EICAR raw", lambda: EICAR, "rapport.txt", 422, "skadlig kod"),
     ("EICAR zipped", lambda: zip_bytes({"eicar.com": EICAR}), "bilagor.zip", 422, "skadlig kod"),
-    ("EICAR nested three zips deep", lambda: nested_zip(3, EICAR), "bilagor.zip", 422,
-     "skadlig kod"),
-    ("EICAR in a DOCX", lambda: docx_bytes(EICAR.decode()), "åtgärdsplan.docx", 422,
-     "skadlig kod"),
-    ("EICAR as an image inside a DOCX",
-     lambda: with_zip_member(docx_bytes(), "word/media/image1.png", EICAR), "plan.docx", 422,
-     "skadlig kod"),
-    ("zip bomb (300 MB of zeros in a DOCX)", lambda: zip_bomb(300 * MIB), "rapport.docx", 422,
-     "zip-bomb"),
-    ("zip bomb (20 zips deep)", lambda: nested_zip(20, b"hej"), "rapport.zip", 422,
-     "för djupt packade filer"),
+    (
+        "EICAR nested three zips deep",
+        lambda: nested_zip(3, EICAR),
+        "bilagor.zip",
+        422,
+        "skadlig kod",
+    ),
+    ("EICAR in a DOCX", lambda: docx_bytes(EICAR.decode()), "åtgärdsplan.docx", 422, "skadlig kod"),
+    (
+        "EICAR as an image inside a DOCX",
+        lambda: with_zip_member(docx_bytes(), "word/media/image1.png", EICAR),
+        "plan.docx",
+        422,
+        "skadlig kod",
+    ),
+    (
+        "zip bomb (300 MB of zeros in a DOCX)",
+        lambda: zip_bomb(300 * MIB),
+        "rapport.docx",
+        422,
+        "zip-bomb",
+    ),
+    (
+        "zip bomb (20 zips deep)",
+        lambda: nested_zip(20, b"hej"),
+        "rapport.zip",
+        422,
+        "för djupt packade filer",
+    ),
     ("encrypted PDF", lambda: pdf_bytes(password="hemligt"), "skyddad.pdf", 422, "krypterat"),
     ("encrypted DOCX", lambda: ENCRYPTED_DOCX, "skyddad.docx", 422, None),
-    ("macro DOCX",
-     lambda: with_zip_member(docx_bytes(), "word/vbaProject.bin", b"\xd0\xcf\x11\xe0" + b"\0" * 60),
-     "makro.docx", 422, "makro"),
-    ("EXE renamed to .pdf", lambda: b"MZ\x90\x00\x03" + b"\x00" * 500, "faktura.pdf", 415,
-     "program"),
-    ("HTML named x.pdf.html", lambda: b"<html><body><script>alert(1)</script></body></html>",
-     "x.pdf.html", 415, "HTML"),
+    (
+        "macro DOCX",
+        lambda: with_zip_member(
+            docx_bytes(), "word/vbaProject.bin", b"\xd0\xcf\x11\xe0" + b"\0" * 60
+        ),
+        "makro.docx",
+        422,
+        "makro",
+    ),
+    (
+        "EXE renamed to .pdf",
+        lambda: b"MZ\x90\x00\x03" + b"\x00" * 500,
+        "faktura.pdf",
+        415,
+        "program",
+    ),
+    (
+        "HTML named x.pdf.html",
+        lambda: b"<html><body><script>alert(1)</script></body></html>",
+        "x.pdf.html",
+        415,
+        "HTML",
+    ),
     ("a PDF named x.pdf.html", lambda: pdf_bytes(), "x.pdf.html", 422, "slutar på .html"),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "name", "status", "words"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_refused_file_through_the_answer_page(app, client, w, asked, case, content, name, status,
-                                              words):
+@pytest.mark.parametrize(
+    ("case", "content", "name", "status", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_refused_file_through_the_answer_page(
+    app, client, w, asked, case, content, name, status, words
+):
     client.login(w.user_a)
     k = keys(asked)
     form = {**valid_form(asked), "action": "submit"}
@@ -150,25 +195,40 @@ def raw_form(submission, file_name: bytes, content: bytes, csrf: str) -> tuple[b
     as given (a test client would escape it)."""
     boundary = "insyn-" + uuid.uuid4().hex
     k = keys(submission)
-    fields = {k["text"]: "Brukarråd varannan månad.", k["number"]: "1234",
-              k["percentage"]: "85", k["yes_no"]: "yes", k["date"]: "2026-03-31",
-              "action": "submit", "csrf_token": csrf}
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-             f"{value}\r\n".encode() for name, value in fields.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k["file"]}"; '
-                 f'filename="'.encode() + file_name + b'"\r\nContent-Type: application/pdf'
-                 b"\r\n\r\n" + content + b"\r\n")
+    fields = {
+        k["text"]: "Brukarråd varannan månad.",
+        k["number"]: "1234",
+        k["percentage"]: "85",
+        k["yes_no"]: "yes",
+        k["date"]: "2026-03-31",
+        "action": "submit",
+        "csrf_token": csrf,
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k["file"]}"; filename="'.encode()
+        + file_name
+        + b'"\r\nContent-Type: application/pdf'
+        b"\r\n\r\n" + content + b"\r\n"
+    )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-@pytest.mark.parametrize(("file_name", "shown"), [
-    (b"rap\x00port.pdf", "rapport.pdf"),
-    (b"rapport.pdf\x00.html", None),
-    ("Åtgärds\x00plan.pdf".encode(), "Åtgärdsplan.pdf"),
-    (b"rap%0D%0AContent-Type: text/html%0D%0A.pdf", "html%0D%0A.pdf"),
-    (b"rap\rport\nX-Injected: 1.pdf", None),
-], ids=["NUL", "NUL before .html", "NUL in UTF-8", "encoded CRLF", "raw CR and LF"])
+@pytest.mark.parametrize(
+    ("file_name", "shown"),
+    [
+        (b"rap\x00port.pdf", "rapport.pdf"),
+        (b"rapport.pdf\x00.html", None),
+        ("Åtgärds\x00plan.pdf".encode(), "Åtgärdsplan.pdf"),
+        (b"rap%0D%0AContent-Type: text/html%0D%0A.pdf", "html%0D%0A.pdf"),
+        (b"rap\rport\nX-Injected: 1.pdf", None),
+    ],
+    ids=["NUL", "NUL before .html", "NUL in UTF-8", "encoded CRLF", "raw CR and LF"],
+)
 def test_nul_and_crlf_in_file_names(app, client, w, asked, file_name, shown):
     """Control characters never reach the stored name, the pages or a download header: the
     file is kept under a clean name, or refused next to its field (``shown`` None)."""
@@ -224,16 +284,21 @@ def one_mb_uploads(app_config):
     app_config["MAX_UPLOAD_BYTES"] = MIB
 
 
-def test_chunked_upload_over_the_limit_without_content_length(one_mb_uploads, app, client, w,
-                                                              asked):
+def test_chunked_upload_over_the_limit_without_content_length(
+    one_mb_uploads, app, client, w, asked
+):
     """No Content-Length: the limit is enforced while the body is read."""
     client.login(w.user_a)
-    body, content_type = raw_form(asked, b"stor.txt", b"Kvalitet.\n" * (3 * MIB // 10),
-                                  client.csrf_token())
-    response = client.post(answer_url(asked), input_stream=io.BytesIO(body),
-                           content_type=content_type,
-                           headers={"Transfer-Encoding": "chunked"},
-                           environ_overrides={"wsgi.input_terminated": True})
+    body, content_type = raw_form(
+        asked, b"stor.txt", b"Kvalitet.\n" * (3 * MIB // 10), client.csrf_token()
+    )
+    response = client.post(
+        answer_url(asked),
+        input_stream=io.BytesIO(body),
+        content_type=content_type,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert response.status_code == 413, text_of(response)[:500]
     assert "för stor" in text_of(response) and "1,0 MB" in text_of(response)
     assert "Traceback" not in response.get_data(as_text=True)

@@ -8,8 +8,9 @@ from tests.security.test_access_matrix import expected
 
 
 def post_rules(app):
-    return sorted((r for r in app.url_map.iter_rules() if "POST" in r.methods),
-                  key=lambda r: r.rule)
+    return sorted(
+        (r for r in app.url_map.iter_rules() if "POST" in r.methods), key=lambda r: r.rule
+    )
 
 
 def test_the_api_takes_no_posts(app):
@@ -27,13 +28,22 @@ def test_every_post_without_a_token_is_400_and_changes_nothing(app, world):
     for rule in rules:
         # The first role that may post here (on its own objects), as the matrix says; the
         # second login step (/logga-in/kod) has none: anonymous then.
-        role = next((r for r, want in zip(ROLES, expected(f"POST {rule.rule}", "own"),
-                                          strict=True) if want == "ok"), "anonymous")
+        role = next(
+            (
+                r
+                for r, want in zip(ROLES, expected(f"POST {rule.rule}", "own"), strict=True)
+                if want == "ok"
+            ),
+            "anonymous",
+        )
         client = clients.get(role) or clients.setdefault(role, client_for(app, world, role))
         url = url_for_rule(rule, world.own)
         before = fingerprint()
-        response = client.post(url, data={"reason": "Skäl", "comment": "x", "email":
-                                          "a@b.example", "password": "x" * 20}, csrf=False)
+        response = client.post(
+            url,
+            data={"reason": "Skäl", "comment": "x", "email": "a@b.example", "password": "x" * 20},
+            csrf=False,
+        )
         body = response.get_data(as_text=True)
         if response.status_code != 400 or "säkerhetskod" not in body:
             refused.append(f"{rule.rule} as {role}: {response.status_code}")

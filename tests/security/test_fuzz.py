@@ -61,7 +61,7 @@ NOT_FUZZED = {
     "/handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": "no input",
     "/logga-in/kod": "the same code form as /konto/tvafaktor",
     "/utforare/atgardsplaner/ny": "needs a submitted deviation or a finding the world has "
-                                  "not; its draft, once made, is the answer form fuzzed above",
+    "not; its draft, once made, is the answer form fuzzed above",
 }
 
 EXAMPLES = 10
@@ -72,9 +72,26 @@ DRAFT_KEPT = {"submission", "submission_version"}
 nasty = st.one_of(
     st.text(max_size=40),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=200),
-    st.sampled_from(["\x00", "a\x00b", "\r\n", "\x1b[31m", "\u202e", "<script>x</script>",
-                     "' OR 1=1 --", "{{7*7}}", "../../etc/passwd", "-1", "0", "1e309",
-                     "2026-13-45", "9" * 40, "å" * 5000, "\ud7ff\ue000"]),
+    st.sampled_from(
+        [
+            "\x00",
+            "a\x00b",
+            "\r\n",
+            "\x1b[31m",
+            "\u202e",
+            "<script>x</script>",
+            "' OR 1=1 --",
+            "{{7*7}}",
+            "../../etc/passwd",
+            "-1",
+            "0",
+            "1e309",
+            "2026-13-45",
+            "9" * 40,
+            "å" * 5000,
+            "\ud7ff\ue000",
+        ]
+    ),
 )
 
 
@@ -121,8 +138,11 @@ def forms_of(client, url: str) -> dict[str, dict[str, str]]:
 def counts() -> dict[str, int]:
     """Rows per table (the audit trail aside)."""
     with db.engine.connect() as conn:
-        return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
-                for t in db.metadata.sorted_tables if t.name != "audit_event"}
+        return {
+            t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+            for t in db.metadata.sorted_tables
+            if t.name != "audit_event"
+        }
 
 
 def rows_with_nul() -> list[str]:
@@ -132,14 +152,18 @@ def rows_with_nul() -> list[str]:
         for table in db.metadata.sorted_tables:
             columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text)]
             for row in conn.execute(sa.select(*columns)) if columns else ():
-                found += [f"{table.name}.{c.name}" for c, value in zip(columns, row, strict=True)
-                          if isinstance(value, str) and "\x00" in value]
+                found += [
+                    f"{table.name}.{c.name}"
+                    for c, value in zip(columns, row, strict=True)
+                    if isinstance(value, str) and "\x00" in value
+                ]
     return found
 
 
 def fuzz(client, target: str, values) -> None:
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(values)
     def post(data):
         before = counts()
@@ -165,8 +189,11 @@ def test_every_form_takes_nasty_input(app, world):
     for role, page in FORMS:
         client = clients.get(role) or clients.setdefault(role, client_for(app, world, role))
         url = page.format(**ids)
-        forms = {action: fields for action, fields in forms_of(client, url).items()
-                 if "csrf_token" in fields and action not in ("/logga-ut",)}
+        forms = {
+            action: fields
+            for action, fields in forms_of(client, url).items()
+            if "csrf_token" in fields and action not in ("/logga-ut",)
+        }
         assert forms, f"no form found on {url}"
         for action, fields in forms.items():
             target = action or url
@@ -175,7 +202,8 @@ def test_every_form_takes_nasty_input(app, world):
                 continue  # no input to fuzz (a removal button would take the page's object)
             names = sorted(set(fields) - {"csrf_token"})
             values = st.fixed_dictionaries(
-                {name: st.one_of(st.just(fields[name]), nasty) for name in names})
+                {name: st.one_of(st.just(fields[name]), nasty) for name in names}
+            )
 
             fuzz(client, target, values)
             fuzzed += 1

@@ -20,7 +20,11 @@ def assert_safe_headers(response, what: str) -> None:
     assert "frame-ancestors 'none'" in csp, f"{what}: {csp}"
     assert headers.get("X-Content-Type-Options") == "nosniff", what
     assert headers.get("Referrer-Policy") in (
-        "no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"), what
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    ), what
 
 
 def test_pages_api_feeds_downloads_and_errors(app, world):
@@ -38,14 +42,19 @@ def test_pages_api_feeds_downloads_and_errors(app, world):
         "API 404": (anonymous, "GET", "/api/v1/publications/999999"),
         "Atom feed": (anonymous, "GET", "/flode.atom"),
         "public download (PDF)": (
-            anonymous, "GET",
-            f"/publicerat/{own['publication_id']}/dokument/{own['document_id']}"),
+            anonymous,
+            "GET",
+            f"/publicerat/{own['publication_id']}/dokument/{own['document_id']}",
+        ),
         "provider download (PDF)": (provider, "GET", f"/utforare/filer/{own['attachment_id']}"),
         "staff download (DOCX)": (reviewer, "GET", f"/handlaggare/bilagor/{_docx(world)}"),
         "staff page": (reviewer, "GET", "/handlaggare/arenden"),
         "provider page": (provider, "GET", "/utforare/arenden"),
         "request letter": (
-            reviewer, "GET", f"/handlaggare/begaranden/{own['request_id']}/brev.docx"),
+            reviewer,
+            "GET",
+            f"/handlaggare/begaranden/{own['request_id']}/brev.docx",
+        ),
         "404 page": (anonymous, "GET", "/finns-inte"),
         "foreign object (404)": (provider, "GET", f"/utforare/arenden/{foreign['submission_id']}"),
         "405 page": (anonymous, "POST", "/om"),
@@ -107,10 +116,16 @@ def test_production_sends_hsts_and_secure_cookies(production_app, world):
     page = client.get("/logga-in", base_url="https://insyn.test")
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
     # Over HTTPS the CSRF check also wants a same-origin Referer, as a browser sends.
-    response = client.post("/logga-in", base_url="https://insyn.test",
-                           headers={"Referer": "https://insyn.test/logga-in"}, data={
-        "csrf_token": token.group(1), "email": world.user_a.email,
-        "password": "Rätt-häst-batteri-häftklammer"})
+    response = client.post(
+        "/logga-in",
+        base_url="https://insyn.test",
+        headers={"Referer": "https://insyn.test/logga-in"},
+        data={
+            "csrf_token": token.group(1),
+            "email": world.user_a.email,
+            "password": "Rätt-häst-batteri-häftklammer",
+        },
+    )
     assert response.status_code == 302, response.status_code
     cookies = [v for k, v in response.headers.items() if k == "Set-Cookie"]
     session = next(c for c in cookies if c.startswith("session="))
@@ -121,7 +136,8 @@ def test_production_sends_hsts_and_secure_cookies(production_app, world):
 def test_development_session_cookie_is_httponly_and_lax(app, world):
     client = app.test_client()
     response = client.login(world.user_a)
-    session = next(v for k, v in response.headers.items()
-                   if k == "Set-Cookie" and v.startswith("session="))
+    session = next(
+        v for k, v in response.headers.items() if k == "Set-Cookie" and v.startswith("session=")
+    )
     flags = {part.strip().lower() for part in session.split(";")}
     assert {"httponly", "samesite=lax"} <= flags, session

@@ -20,16 +20,21 @@ from storage.uploads import UploadError, accept_upload, reconcile
 
 def upload_view():
     try:
-        attachment = accept_upload(request.files["file"], uploader=None,
-                                   slot=request.form.get("slot", ""))
+        attachment = accept_upload(
+            request.files["file"], uploader=None, slot=request.form.get("slot", "")
+        )
     except UploadError as error:
         db.session.rollback()
         return {"error": error.message, "code": error.code}, error.status
     db.session.commit()
     return {
-        "id": attachment.id, "sha256": attachment.sha256, "size": attachment.size,
-        "status": attachment.scan_status.value, "name": attachment.display_name,
-        "content_type": attachment.content_type, "key": attachment.storage_key,
+        "id": attachment.id,
+        "sha256": attachment.sha256,
+        "size": attachment.size,
+        "status": attachment.scan_status.value,
+        "name": attachment.display_name,
+        "content_type": attachment.content_type,
+        "key": attachment.storage_key,
     }, 201
 
 
@@ -83,8 +88,11 @@ def upload(request):
 
     def post(data: bytes, name: str, **form):
         client = request.getfixturevalue("client")
-        return client.post("/_test/upload", data={"file": (io.BytesIO(data), name), **form},
-                           content_type="multipart/form-data")
+        return client.post(
+            "/_test/upload",
+            data={"file": (io.BytesIO(data), name), **form},
+            content_type="multipart/form-data",
+        )
 
     return post
 

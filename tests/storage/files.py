@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 from pypdf import PdfWriter
 
-EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SIGNATURE = "Insyn.Test.EICAR"
 
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
@@ -51,8 +51,9 @@ def zip_bytes(members: dict[str, bytes], *, first: str | None = None) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         if first is not None:
-            archive.writestr(zipfile.ZipInfo(first), members[first],
-                             compress_type=zipfile.ZIP_STORED)
+            archive.writestr(
+                zipfile.ZipInfo(first), members[first], compress_type=zipfile.ZIP_STORED
+            )
         for name, content in members.items():
             if name != first:
                 archive.writestr(name, content)
@@ -60,7 +61,7 @@ def zip_bytes(members: dict[str, bytes], *, first: str | None = None) -> bytes:
 
 
 def xlsx_bytes(*, macro: bool = False) -> bytes:
-    main = ("application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macro else XLSX_MAIN)
+    main = "application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macro else XLSX_MAIN
     types = (
         '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
         'package/2006/content-types"><Override PartName="/xl/workbook.xml" '
@@ -69,8 +70,11 @@ def xlsx_bytes(*, macro: bool = False) -> bytes:
     return zip_bytes({"[Content_Types].xml": types, "xl/workbook.xml": b"<workbook/>"})
 
 
-def odf_bytes(mimetype: str = "application/vnd.oasis.opendocument.text", *,
-              extra: dict[str, bytes] | None = None) -> bytes:
+def odf_bytes(
+    mimetype: str = "application/vnd.oasis.opendocument.text",
+    *,
+    extra: dict[str, bytes] | None = None,
+) -> bytes:
     members = {
         "mimetype": mimetype.encode(),
         "content.xml": b'<?xml version="1.0"?><office:document-content/>',
@@ -82,18 +86,28 @@ def odf_bytes(mimetype: str = "application/vnd.oasis.opendocument.text", *,
 
 def png_bytes(width: int = 2, height: int = 2) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+        )
 
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_bytes() -> bytes:
-    return (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-            + b"\x00" * 64 + b"\xff\xd9")
+    return (
+        b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+        + b"\x00" * 64
+        + b"\xff\xd9"
+    )
 
 
 def sparse_file(path: Path, size: int, *, head: bytes = b"") -> Path:
@@ -104,12 +118,20 @@ def sparse_file(path: Path, size: int, *, head: bytes = b"") -> Path:
     return path
 
 
-def multipart_body(path: Path, file_size: int, *, filename: str = "stor.txt",
-                   field: str = "file", boundary: str = "insyn-boundary-7f3a") -> tuple[Path, str]:
+def multipart_body(
+    path: Path,
+    file_size: int,
+    *,
+    filename: str = "stor.txt",
+    field: str = "file",
+    boundary: str = "insyn-boundary-7f3a",
+) -> tuple[Path, str]:
     """A multipart/form-data body on disk with one file part of ``file_size`` zero bytes
     (sparse), plus its Content-Type header value."""
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+        f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     with open(path, "wb") as handle:
         handle.write(head)

@@ -42,10 +42,16 @@ def test_full_download(client, stored, backend):
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
-@pytest.mark.parametrize(("header", "start", "stop"), [
-    ("bytes=0-0", 0, 1), ("bytes=100-199", 100, 200), ("bytes=9990-", 9990, 10_000),
-    ("bytes=-10", 9990, 10_000), ("bytes=5000-999999", 5000, 10_000),
-])
+@pytest.mark.parametrize(
+    ("header", "start", "stop"),
+    [
+        ("bytes=0-0", 0, 1),
+        ("bytes=100-199", 100, 200),
+        ("bytes=9990-", 9990, 10_000),
+        ("bytes=-10", 9990, 10_000),
+        ("bytes=5000-999999", 5000, 10_000),
+    ],
+)
 def test_range_returns_exact_bytes(client, stored, backend, header, start, stop):
     result, data = stored
     response = get(client, result["id"], Range=header)
@@ -72,8 +78,7 @@ def test_if_range_with_another_etag_gets_the_whole_file(client, stored):
     result, data = stored
     response = get(client, result["id"], Range="bytes=0-9", **{"If-Range": '"other"'})
     assert response.status_code == 200 and response.data == data
-    response = get(client, result["id"], Range="bytes=0-9",
-                   **{"If-Range": f'"{result["sha256"]}"'})
+    response = get(client, result["id"], Range="bytes=0-9", **{"If-Range": f'"{result["sha256"]}"'})
     assert response.status_code == 206 and response.data == data[:10]
 
 
@@ -99,14 +104,21 @@ def test_inline_only_for_safe_types(app, client, upload):
     pdf = upload(pdf_bytes(), "rapport.pdf").json
     inline = client.get(f"/_test/files/{pdf['id']}?inline=1")
     assert inline.headers["Content-Disposition"].startswith("inline; ")
-    assert "Content-Security-Policy" not in inline.headers or \
-        "sandbox" not in inline.headers["Content-Security-Policy"]
+    assert (
+        "Content-Security-Policy" not in inline.headers
+        or "sandbox" not in inline.headers["Content-Security-Policy"]
+    )
 
     # A row claiming HTML (it can't come through the upload pipeline) is still not inline.
     data = b"<html><script>alert(1)</script></html>"
     current_store().put("clean/" + "a" * 64, io.BytesIO(data), len(data))
-    html = Attachment(sha256="a" * 64, size=len(data), content_type="text/html",
-                      display_name="sida.html", scan_status=ScanStatus.CLEAN)
+    html = Attachment(
+        sha256="a" * 64,
+        size=len(data),
+        content_type="text/html",
+        display_name="sida.html",
+        scan_status=ScanStatus.CLEAN,
+    )
     db.session.add(html)
     db.session.commit()
     response = client.get(f"/_test/files/{html.id}?inline=1")
@@ -122,4 +134,5 @@ def test_header_helpers():
     assert ascii_fallback('Åtgärd "x"\\.pdf') == "Atgard _x__.pdf"
     assert ascii_fallback("日本.pdf") == "__.pdf"
     assert content_disposition("attachment", "a;b.pdf").startswith(
-        'attachment; filename="a_b.pdf"; filename*=UTF-8\'\'a%3Bb.pdf')
+        "attachment; filename=\"a_b.pdf\"; filename*=UTF-8''a%3Bb.pdf"
+    )

@@ -40,19 +40,37 @@ def worker(tmp_path, s3_url, clamd_url):
         "MAX_UPLOAD_BYTES": 350 * MIB,
         "SMTP_URL": "",
     }
-    env = {**os.environ, "INSYN_TEST_CONFIG": json.dumps(config),
-           "PORTAL_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {
+        **os.environ,
+        "INSYN_TEST_CONFIG": json.dumps(config),
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
-         "--timeout", "300", "tests.storage.worker_app:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "300",
+            "tests.storage.worker_app:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("gunicorn did not start:\n"
-                            + (tmp_path / "gunicorn.log").read_text()[-3000:])
+                pytest.fail(
+                    "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()[-3000:]
+                )
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 connection.request("GET", "/healthz")
@@ -85,15 +103,19 @@ def test_300_mb_upload_and_download_stay_under_150_mb_rss(worker, tmp_path):
     zeros = bytes(MIB)
     remaining = size - len(head)
     while remaining:
-        expected.update(zeros[:min(MIB, remaining)])
+        expected.update(zeros[: min(MIB, remaining)])
         remaining -= min(MIB, remaining)
 
     startup = _peak_rss_mib(worker)
     before = _peak_rss_mib(worker, reset=True)
     connection = http.client.HTTPConnection("127.0.0.1", worker, timeout=600)
     with open(body, "rb") as stream:
-        connection.request("POST", "/_test/upload", body=stream, headers={
-            "Content-Type": content_type, "Content-Length": str(body.stat().st_size)})
+        connection.request(
+            "POST",
+            "/_test/upload",
+            body=stream,
+            headers={"Content-Type": content_type, "Content-Length": str(body.stat().st_size)},
+        )
         response = connection.getresponse()
         result = json.loads(response.read())
     assert response.status == 201, result
@@ -111,7 +133,9 @@ def test_300_mb_upload_and_download_stay_under_150_mb_rss(worker, tmp_path):
         received.update(chunk)
     assert received.hexdigest() == expected.hexdigest()
     after_download = _peak_rss_mib(worker)
-    print(f"worker RSS: start-up peak {startup:.0f} MiB, before upload {before:.0f} MiB, "
-          f"upload peak {after_upload:.0f} MiB, download peak {after_download:.0f} MiB")
+    print(
+        f"worker RSS: start-up peak {startup:.0f} MiB, before upload {before:.0f} MiB, "
+        f"upload peak {after_upload:.0f} MiB, download peak {after_download:.0f} MiB"
+    )
     assert after_upload < RSS_LIMIT_MIB, f"peak RSS during the upload {after_upload:.0f} MiB"
     assert after_download < RSS_LIMIT_MIB, f"peak RSS during the download {after_download:.0f} MiB"

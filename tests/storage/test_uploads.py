@@ -32,13 +32,18 @@ MIB = 1024 * 1024
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_clean_pdf_and_docx_are_stored_once_when_uploaded_twice(app, upload, backend):
     pdf, document = pdf_bytes(), docx_bytes()
-    results = [upload(pdf, "rapport.pdf").json, upload(document, "plan.docx").json,
-               upload(pdf, "rapport igen.pdf").json, upload(document, "plan.docx").json]
+    results = [
+        upload(pdf, "rapport.pdf").json,
+        upload(document, "plan.docx").json,
+        upload(pdf, "rapport igen.pdf").json,
+        upload(document, "plan.docx").json,
+    ]
     assert all(r["status"] == "clean" for r in results)
     assert results[0]["sha256"] == hashlib.sha256(pdf).hexdigest()
     assert results[0]["content_type"] == "application/pdf"
-    assert stored_keys() == sorted(f"clean/{hashlib.sha256(d).hexdigest()}"
-                                   for d in (pdf, document))
+    assert stored_keys() == sorted(
+        f"clean/{hashlib.sha256(d).hexdigest()}" for d in (pdf, document)
+    )
     assert attachment_count() == 4
     assert {r["name"] for r in results} == {"rapport.pdf", "plan.docx", "rapport igen.pdf"}
     with current_store().get(results[0]["key"]) as stream:
@@ -70,10 +75,11 @@ def test_infected_files_are_refused_audited_and_not_stored(app, upload, make, na
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
 def test_refused_types_store_nothing(app, upload, backend):
-    for data, name, status in [(b"MZ" + b"\x00" * 100, "faktura.pdf", 415),
-                               (pdf_bytes(password="x"), "skyddad.pdf", 422),
-                               (with_zip_member(docx_bytes(), "word/vbaProject.bin", b"x"),
-                                "makro.docx", 422)]:
+    for data, name, status in [
+        (b"MZ" + b"\x00" * 100, "faktura.pdf", 415),
+        (pdf_bytes(password="x"), "skyddad.pdf", 422),
+        (with_zip_member(docx_bytes(), "word/vbaProject.bin", b"x"), "makro.docx", 422),
+    ]:
         response = upload(data, name)
         assert response.status_code == status, response.json
     assert stored_keys() == []
@@ -83,21 +89,28 @@ def test_refused_types_store_nothing(app, upload, backend):
 def _post_body(client, body, content_type, *, chunked: bool):
     with open(body, "rb") as stream:
         if chunked:
-            return client.post("/_test/upload", input_stream=stream, content_type=content_type,
-                               headers={"Transfer-Encoding": "chunked",
-                                        "Accept": "application/json"},
-                               environ_overrides={"wsgi.input_terminated": True})
-        return client.post("/_test/upload", input_stream=stream, content_type=content_type,
-                           content_length=body.stat().st_size,
-                           headers={"Accept": "application/json"})
+            return client.post(
+                "/_test/upload",
+                input_stream=stream,
+                content_type=content_type,
+                headers={"Transfer-Encoding": "chunked", "Accept": "application/json"},
+                environ_overrides={"wsgi.input_terminated": True},
+            )
+        return client.post(
+            "/_test/upload",
+            input_stream=stream,
+            content_type=content_type,
+            content_length=body.stat().st_size,
+            headers={"Accept": "application/json"},
+        )
 
 
 @pytest.mark.parametrize(
     ("file_size", "chunked"),
     [
-        (201 * MIB, False),        # with Content-Length
-        (201 * MIB, True),         # no Content-Length: cut while reading
-        (200 * MIB + 1, False),    # one byte too many
+        (201 * MIB, False),  # with Content-Length
+        (201 * MIB, True),  # no Content-Length: cut while reading
+        (200 * MIB + 1, False),  # one byte too many
     ],
 )
 def test_over_the_limit_is_413_and_nothing_is_kept(app, client, tmp_path, file_size, chunked):
@@ -114,10 +127,14 @@ def test_over_the_limit_is_413_and_nothing_is_kept(app, client, tmp_path, file_s
 
 def test_several_files_in_one_form_each_within_the_limit(configure):
     app = configure(MAX_UPLOAD_BYTES=MIB, MAX_FILES_PER_REQUEST=3)
-    response = app.test_client().post("/_test/upload", data={
-        "file": (io.BytesIO(pdf_bytes()), "a.pdf"),
-        "other": [(io.BytesIO(b"x" * (MIB - 10)), "b.txt"), (io.BytesIO(b"y" * 100), "c.txt")],
-    }, content_type="multipart/form-data")
+    response = app.test_client().post(
+        "/_test/upload",
+        data={
+            "file": (io.BytesIO(pdf_bytes()), "a.pdf"),
+            "other": [(io.BytesIO(b"x" * (MIB - 10)), "b.txt"), (io.BytesIO(b"y" * 100), "c.txt")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.json
     assert spool_files(app) == []
 
@@ -166,8 +183,11 @@ def test_clamd_down_quarantines_and_rescan_releases(app, upload, clamd_service, 
     assert stored_keys() == [f"clean/{first['sha256']}"]
     rows = db.session.scalars(db.select(Attachment).order_by(Attachment.id)).all()
     # The infected file's row stays as the record of what was removed; its object is gone.
-    assert [r.scan_status for r in rows] == [ScanStatus.CLEAN, ScanStatus.CLEAN,
-                                             ScanStatus.INFECTED]
+    assert [r.scan_status for r in rows] == [
+        ScanStatus.CLEAN,
+        ScanStatus.CLEAN,
+        ScanStatus.INFECTED,
+    ]
     assert all(r.scanned_at is not None for r in rows)
     assert client.get(f"/_test/files/{infected['id']}").status_code == 410
     assert reconcile().consistent
@@ -256,8 +276,9 @@ def test_accept_upload_records_uploader_and_slot(app, make):
 
     user = make.user(Role.PROVIDER_USER, provider_=make.provider())
     with app.test_request_context():
-        attachment = accept_upload(FileStorage(io.BytesIO(pdf_bytes()), "a.pdf"),
-                                   uploader=user, slot="fält-1")
+        attachment = accept_upload(
+            FileStorage(io.BytesIO(pdf_bytes()), "a.pdf"), uploader=user, slot="fält-1"
+        )
         db.session.commit()
     assert attachment.uploaded_by_id == user.id and attachment.slot == "fält-1"
     with app.test_request_context(), pytest.raises(UploadRefused) as refused:
@@ -271,8 +292,13 @@ def test_reconcile_reports_and_deletes_old_orphans(app, upload):
     kept = upload(pdf_bytes(), "a.pdf").json
     store = current_store()
     store.put("clean/" + "0" * 64, io.BytesIO(b"orphan"), 6)
-    lost = Attachment(sha256="f" * 64, size=1, content_type="text/plain", display_name="x.txt",
-                      scan_status=ScanStatus.CLEAN)
+    lost = Attachment(
+        sha256="f" * 64,
+        size=1,
+        content_type="text/plain",
+        display_name="x.txt",
+        scan_status=ScanStatus.CLEAN,
+    )
     db.session.add(lost)
     db.session.commit()
 
@@ -289,8 +315,13 @@ def test_reconcile_reports_and_deletes_old_orphans(app, upload):
 
 def test_init_app_limits_and_production_needs_a_scanner(tmp_path):
     app = Flask(__name__)
-    app.config.update(STORAGE_URL=f"file://{tmp_path}/f", CLAMD_URL="", MAX_UPLOAD_BYTES=5 * MIB,
-                      UPLOAD_TMP=str(tmp_path / "spool"), PORTAL_ENV="development")
+    app.config.update(
+        STORAGE_URL=f"file://{tmp_path}/f",
+        CLAMD_URL="",
+        MAX_UPLOAD_BYTES=5 * MIB,
+        UPLOAD_TMP=str(tmp_path / "spool"),
+        PORTAL_ENV="development",
+    )
     storage.init_app(app)
     assert app.config["MAX_CONTENT_LENGTH"] == 5 * 5 * MIB + MIB
     assert app.config["MAX_FORM_MEMORY_SIZE"] and app.config["MAX_FORM_PARTS"]
@@ -302,8 +333,9 @@ def test_init_app_limits_and_production_needs_a_scanner(tmp_path):
 
 
 @pytest.mark.parametrize("backend", ["local", "s3"])
-def test_clean_upload_of_content_waiting_in_quarantine_keeps_both(app, upload, clamd_service,
-                                                                  backend):
+def test_clean_upload_of_content_waiting_in_quarantine_keeps_both(
+    app, upload, clamd_service, backend
+):
     document = docx_bytes("Samma innehåll två gånger")
     clamd_service.stop()
     try:

@@ -33,8 +33,12 @@ def upload():
         db.session.rollback()
         return {"error": error.message, "code": error.code}, error.status
     db.session.commit()
-    return {"id": attachment.id, "sha256": attachment.sha256, "size": attachment.size,
-            "status": attachment.scan_status.value}, 201
+    return {
+        "id": attachment.id,
+        "sha256": attachment.sha256,
+        "size": attachment.size,
+        "status": attachment.scan_status.value,
+    }, 201
 
 
 def download(attachment_id: int):
