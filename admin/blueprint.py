@@ -8,9 +8,9 @@ from flask import Blueprint
 from flask_login import current_user, login_required
 
 from admin import labels
-from admin.lists import url_with
 from portal import policy
 from portal.dates import local
+from portal.workflow import staff_state_label
 
 bp = Blueprint("admin", __name__, url_prefix="/handlaggare")
 
@@ -47,5 +47,7 @@ def _staff_context() -> dict:
         "kr": kronor,
         "when": when,
         "options": options,
-        "url_with": url_with,
+        # Staff pages name the states as staff see them (a draft is "not yet submitted");
+        # templates that import the shared state_badge macro do so "with context" for it.
+        "state_label": staff_state_label,
     }

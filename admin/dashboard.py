@@ -123,10 +123,12 @@ def _open_deviations(committee_id: int | None):
     Open: waiting for review or clarification, or approved while an action plan for it
     is still open.
     """
+    # A plan the provider is still drafting on its own does not exist for staff yet.
     with_open_plan = sa.select(Submission.deviation_id).where(
         Submission.kind == SubmissionKind.ACTION_PLAN,
         Submission.deviation_id.is_not(None),
         Submission.state.in_(OPEN_PLAN_STATES),
+        policy.shown_to_staff_condition(),
     )
     rows = _visible(
         sa.select(

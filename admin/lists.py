@@ -1,34 +1,24 @@
 """What every staff list shares: search, filters from the query string, pages, CSV export.
 
-CSV files are written for Swedish Excel, which is what staff open them in: UTF-8
-with a byte-order mark (without it Excel reads å, ä, ö as two characters each),
-``;`` as separator (Swedish Excel uses ``,`` as decimal comma and expects ``;``
-between fields), CRLF line ends, dates as ISO 8601 (YYYY-MM-DD), amounts as plain
-integers. A cell that starts with ``=``, ``+``, ``-``, ``@`` or a control
-character and is not a number gets a leading ``'`` so that Excel shows it instead
-of running it as a formula (CSV injection). The file is streamed row by row.
+CSV files are written by :mod:`portal.csv_files` in its Swedish Excel dialect, which
+is what staff open them in (and guarded against formula injection there); they are
+streamed row by row.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from urllib.parse import quote
+from datetime import date
 
 import sqlalchemy as sa
-from flask import Response, abort, request, stream_with_context, url_for
+from flask import Response, abort, request
 
-from portal.dates import local, today
+from portal import csv_files
+from portal.dates import today
 from portal.extensions import db
 
 PER_PAGE = 50
-CSV_BATCH = 500
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?\d+([.,]\d+)?$")
+CSV_BATCH = csv_files.BATCH
 
 
 def wants_csv() -> bool:
@@ -79,65 +69,19 @@ def paginate(select, *, count: bool = True):
     )
 
 
-def url_with(**changes) -> str:
-    """This page's URL with some query arguments changed (None removes one)."""
-    args = request.args.to_dict()
-    for key, value in changes.items():
-        if value is None:
-            args.pop(key, None)
-        else:
-            args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 # --- CSV ---------------------------------------------------------------------------------
-
-
-def cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "Ja" if value else "Nej"
-    if isinstance(value, datetime):
-        return local(value).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value.quantize(Decimal(1))) if value == value.to_integral() else str(value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _NUMBER.match(text):
-        return "'" + text
-    return text
 
 
 def csv_response(
     basename: str, header: Sequence[str], rows: Iterable[Sequence], *, dated: bool = True
 ) -> Response:
-    """Stream ``rows`` as a CSV download for Excel (see the module docstring)."""
+    """Stream ``rows`` as a CSV download for Swedish Excel (:data:`portal.csv_files.EXCEL`).
+
+    ``rows`` may query the database as it is iterated: the stream keeps the request's
+    session (:mod:`portal.streaming`)."""
     filename = f"{basename}-{today().isoformat()}.csv" if dated else f"{basename}.csv"
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        buffer.write("\ufeff")
-        writer.writerow([cell(h) for h in header])
-        for n, row in enumerate(rows, 1):
-            writer.writerow([cell(v) for v in row])
-            if n % CSV_BATCH == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
-            f"filename*=UTF-8''{quote(filename)}",
-            "Cache-Control": "no-store",
-        },
+    return csv_files.download(
+        filename, header, rows, csv_files.EXCEL, headers={"Cache-Control": "no-store"}
     )
 
 

@@ -46,6 +46,7 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.policy import Action
+from storage import takes_files
 from storage.uploads import UploadError, accept_upload
 
 PUBLISHABLE_STATES = (ReviewState.APPROVED, ReviewState.CLOSED)
@@ -191,7 +192,7 @@ class Draft:
 
     def __init__(self, submission: Submission, form=None):
         self.submission = submission
-        self.version = submission.submitted_versions[-1] if submission.submitted_versions else None
+        self.version = submission.latest_submitted
         self.answers: list[Answer] = [
             a for a in answers_of(submission, self.version) if a.key != "files" and a.answered
         ]
@@ -353,10 +354,11 @@ def publish(submission_id: int):
 
 
 @bp.post("/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad")
+@takes_files
 def redacted_copy(submission_id: int, attachment_id: int):
     submission = _load_for_publishing(submission_id)
     original = policy.load(Attachment, attachment_id, Action.PUBLISH)
-    version = submission.submitted_versions[-1] if submission.submitted_versions else None
+    version = submission.latest_submitted
     if version is None or original.version_id != version.id:
         abort(404)
     upload = request.files.get("file")
@@ -445,7 +447,7 @@ def publication(publication_id: int):
         )
         .order_by(AuditEvent.id)
     ).all()
-    version = publication.submission.submitted_versions[-1]
+    version = publication.submission.latest_submitted
     answers = {a.key: a for a in answers_of(publication.submission, version)}
     return render_template(
         "admin/publication.html",

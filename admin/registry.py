@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -512,7 +513,7 @@ def agreement(agreement_id: int):
         .order_by(InformationRequest.deadline.desc())
     ).all()
     submissions = db.session.scalars(
-        sa.select(Submission)
+        policy.visible_submissions(current_user, sa.select(Submission))
         .where(
             sa.or_(
                 Submission.agreement_id == agreement.id,

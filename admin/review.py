@@ -40,7 +40,7 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.policy import Action
-from portal.workflow import state_label
+from portal.workflow import staff_state_label, state_label
 from storage.downloads import send_attachment, unavailable
 
 S = ReviewState
@@ -186,7 +186,7 @@ def queue():
         committees=my_committees(),
         providers=providers,
         today=today(),
-        state_names={state: state_label(state) for state in ReviewState},
+        state_names={state: staff_state_label(state) for state in ReviewState},
         kind_names={kind: str(name) for kind, name in labels.KIND.items()},
         late=_("Försenad"),
         very_late=_("Kraftigt försenad"),
@@ -281,7 +281,7 @@ def _render(submission: Submission, forms: dict, status: int = 200):
         for i, v in enumerate(versions)
     ]
     related = db.session.scalars(
-        sa.select(Submission)
+        policy.visible_submissions(current_user, sa.select(Submission))
         .where(Submission.deviation_id == submission.id)
         .order_by(Submission.id)
     ).all()

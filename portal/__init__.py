@@ -8,12 +8,14 @@ from pathlib import Path
 
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import storage
 from portal import config as portal_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models.base import MAX_ID
+from portal.urls import url_with
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("sv", "en")
@@ -30,6 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if hops := app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -41,7 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         default_translation_directories=str(ROOT / "translations"),
     )
     login_manager.init_app(app)
-    storage.init_app(app)
+    from portal.policy import may_send_files
+
+    storage.init_app(app, upload_gate=may_send_files)
 
     from admin import views as admin_views
     from portal import api, auth, cli, errors, health, provider, public
@@ -62,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["scanning_enabled"] = storage.scanning_enabled
     app.before_request(_make_csp_nonce)
     app.before_request(_remember_language)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(RuntimeError):
@@ -28,6 +29,11 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
     if production and not env.get("PORTAL_CLAMD_URL"):
         raise ConfigError("PORTAL_CLAMD_URL is required when PORTAL_ENV=production")
     max_upload_mb = int(env.get("PORTAL_MAX_UPLOAD_MB", "200"))
+    base_url = env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    base_host = urlsplit(base_url).hostname
+    if not base_host:
+        raise ConfigError(f"PORTAL_BASE_URL must be an absolute URL, not {base_url!r}")
+    extra_hosts = [h.strip() for h in env.get("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()]
     return {
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret or "development-only-not-secret",
@@ -40,7 +46,13 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "CLAMD_TIMEOUT": float(env.get("PORTAL_CLAMD_TIMEOUT", "60")),
         "SMTP_URL": env.get("PORTAL_SMTP_URL", ""),
         "MAIL_FROM": env.get("PORTAL_MAIL_FROM", "insyn@kommun.example"),
-        "BASE_URL": env.get("PORTAL_BASE_URL", "http://127.0.0.1:5000"),
+        "BASE_URL": base_url,
+        # Production answers only for the configured host names (400 for any other Host);
+        # development answers for any, as ``flask run`` on a laptop is reached many ways.
+        "TRUSTED_HOSTS": [base_host, *extra_hosts] if production else None,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none,
+        # and those headers are ignored).
+        "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
         "MUNICIPALITY": env.get("PORTAL_MUNICIPALITY", "Exempelby kommun"),
         "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
         "MAX_FILES_PER_REQUEST": int(env.get("PORTAL_MAX_FILES_PER_REQUEST", "5")),
@@ -57,6 +69,7 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "SESSION_IDLE_MINUTES": int(env.get("PORTAL_SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(env.get("PORTAL_SESSION_MAX_HOURS", "12")),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        "LOGIN_SLOWDOWN_MAX_SECONDS": 3.0,
         "INVITATION_MAX_AGE": 7 * 24 * 3600,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",

@@ -43,18 +43,13 @@ from portal.models import (
     User,
 )
 from portal.models.bookkeeping import ReminderSent
+from portal.urls import external_url
 
 WAITING = (ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED)
 # Review events that set a new deadline for the provider.
 DEADLINE_EVENTS = ("ask_clarification", "extend_deadline", "request_action_plan")
 DECISION_WORDS = {"approve": "godkänt", "reject": "avslagit", "close": "avslutat"}
 DECISION_SUBJECTS = {"approve": "godkänt", "reject": "avslaget", "close": "avslutat"}
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """A link for an e-mail, on ``PORTAL_BASE_URL`` (also outside a request, as in cron)."""
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def provider_recipients(provider_id: int) -> list[str]:
@@ -103,7 +98,7 @@ def request_issued(submissions: list[Submission]) -> list[OutboundMail]:
             "request_issued",
             submission=submission,
             request=request,
-            link=absolute_url("provider.submission", submission_id=submission.id),
+            link=external_url("provider.submission", submission_id=submission.id),
             signature=_signature(submission),
         )
     return mails
@@ -111,14 +106,14 @@ def request_issued(submissions: list[Submission]) -> list[OutboundMail]:
 
 def on_transition(submission: Submission, name: str, actor: User | None, comment: str = ""):
     """Queue the mails a workflow transition causes (called by :mod:`portal.workflow`)."""
-    link = absolute_url("provider.submission", submission_id=submission.id)
+    link = external_url("provider.submission", submission_id=submission.id)
     recipients = provider_recipients(submission.provider_id)
     reference = submission.registration_number or submission.title
     context = dict(
         submission=submission, link=link, comment=comment, signature=_signature(submission)
     )
     if name in ("submit", "resubmit", "report_progress"):
-        version = submission.submitted_versions[-1]
+        version = submission.latest_submitted
         if actor is None or not actor.role.is_provider:
             return []
         return [
@@ -133,7 +128,7 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
                     "resubmit": "kompletteringen",
                     "report_progress": "lägesrapporten",
                 }[name],
-                receipt_link=absolute_url(
+                receipt_link=external_url(
                     "provider.receipt", submission_id=submission.id, number=version.number
                 ),
                 **context,
@@ -186,7 +181,7 @@ def attachment_infected(attachment: Attachment, signature: str) -> list[Outbound
     link = ""
     if submission is not None:
         endpoint = "provider.submission" if provider_side else "admin.submission"
-        link = absolute_url(endpoint, submission_id=submission.id)
+        link = external_url(endpoint, submission_id=submission.id)
     reference = submission and (submission.registration_number or submission.title)
     return _queue_all(
         recipients,
@@ -296,7 +291,7 @@ def _already_sent(submission: Submission, kind: str) -> bool:
 def _queue_reminder(submission: Submission, kind: str, day: date) -> list[OutboundMail]:
     context = dict(
         submission=submission,
-        link=absolute_url("provider.submission", submission_id=submission.id),
+        link=external_url("provider.submission", submission_id=submission.id),
         days_left=(submission.deadline - day).days,
         signature=_signature(submission),
     )
@@ -309,7 +304,7 @@ def _queue_reminder(submission: Submission, kind: str, day: date) -> list[Outbou
             staff,
             f"Försenat svar från {submission.provider.name}: {submission.title}",
             "overdue_staff",
-            staff_link=absolute_url("admin.start"),
+            staff_link=external_url("admin.start"),
             **context,
         )
     when = (

@@ -10,9 +10,13 @@ from __future__ import annotations
 import enum
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
+from portal.auth.session import session_expired
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -91,7 +95,7 @@ def can(user, action: Action, obj=None) -> bool:
     if user is None or not user.is_authenticated or not user.active:
         return False
     if user.role == Role.ADMIN:
-        return action != Action.ANSWER
+        return action != Action.ANSWER and (obj is None or _staff_may_see(obj))
     if action == Action.ADMINISTER:
         return False
     if user.role.is_provider:
@@ -100,6 +104,8 @@ def can(user, action: Action, obj=None) -> bool:
         return False
     if obj is None:
         return True
+    if not _staff_may_see(obj):
+        return False
     provider_id, committee_id = scope(obj)
     if committee_id is None:
         # Shared registry objects (providers, users) are visible to all staff; providers
@@ -108,6 +114,36 @@ def can(user, action: Action, obj=None) -> bool:
             return True
         return action == Action.VIEW and not isinstance(obj, User)
     return committee_id in user.committee_ids
+
+
+def shown_to_staff(submission: Submission) -> bool:
+    """Whether staff (administrators too) may know of ``submission`` at all.
+
+    A draft is the provider's own until it is sent. Staff see a submission once the
+    provider has sent it; a requested one (they asked for it) also before, but only that
+    it is not in yet and by when it is due, never what the draft holds. A report the
+    provider started on its own and has not sent does not exist for staff.
+    """
+    return submission.sent or submission.requested
+
+
+def shown_to_staff_condition():
+    """:func:`shown_to_staff` as a condition on a select of Submission."""
+    return sa.or_(Submission.sent, Submission.requested)
+
+
+def _staff_may_see(obj) -> bool:
+    """Staff never reach a draft: not an unsent report, not a draft version or its files."""
+    match obj:
+        case Submission():
+            return shown_to_staff(obj)
+        case SubmissionVersion():
+            return obj.frozen and shown_to_staff(obj.submission)
+        case Attachment():
+            if obj.version is not None:
+                return _staff_may_see(obj.version)
+            return obj.redacts is None or _staff_may_see(obj.redacts)
+    return True
 
 
 def _provider_may(user: User, action: Action, obj) -> bool:
@@ -152,8 +188,25 @@ def load(model: type[T], ident, action: Action = Action.VIEW) -> T:
 
 def visible_submissions(user, query):
     """Restrict a select of Submission to what ``user`` may see."""
-    if user.role == Role.ADMIN:
-        return query
     if user.role.is_provider:
         return query.where(Submission.provider_id == user.provider_id)
+    query = query.where(shown_to_staff_condition())
+    if user.role == Role.ADMIN:
+        return query
     return query.where(Submission.committee_id.in_(user.committee_ids or {-1}))
+
+
+def may_send_files(request) -> bool:
+    """The upload gate (see ``storage.spool.SpoolingRequest``): a signed-in user, within the
+    session timeouts, posting with the upload token the page put in the form's address.
+
+    The token is the page's CSRF token, checked here because the one in the form body can
+    only be read after the body, which is what must not be read for anyone else.
+    """
+    if request.method != "POST" or not current_user.is_authenticated or session_expired():
+        return False
+    try:
+        validate_csrf(request.args.get("upload_token"))
+    except ValidationError:
+        return False
+    return True

@@ -102,13 +102,25 @@ def available(user: User, submission: Submission) -> list[Transition]:
 
 def _guard_failure(t: Transition, submission: Submission):
     """Why a transition that the state allows cannot happen, or None."""
-    if t.name == "withdraw" and submission.request_id is not None:
+    if t.name == "withdraw" and submission.requested:
         return _l("Ett svar på en begäran kan inte dras tillbaka.")
     if t.name in ("submit", "resubmit", "report_progress") and submission.current_draft is None:
         return _l("Det finns inget utkast att skicka in.")
-    if t.name == "close" and not all_measures_done(submission.latest):
+    # Staff decide on what the provider has sent, never on a draft it is still writing.
+    if t.name == "close" and not all_measures_done(submission.latest_submitted):
         return _l("Planen kan stängas först när alla åtgärder är genomförda.")
+    if t.name == "extend_deadline" and not waits_under_deadline(submission):
+        return _l("Det finns ingen svarstid att förlänga.")
     return None
+
+
+def waits_under_deadline(submission: Submission) -> bool:
+    """Staff wait for the provider by a deadline: an answer they asked for that is not in
+    yet, or a clarification they asked for. A report the provider started on its own owes
+    nobody anything until it is sent."""
+    if submission.deadline is None or submission.state not in EDITABLE:
+        return False
+    return submission.state != S.DRAFT or submission.requested
 
 
 def all_measures_done(version: SubmissionVersion | None) -> bool:
@@ -575,3 +587,11 @@ STATE_LABELS = {
 
 def state_label(state: ReviewState) -> str:
     return str(STATE_LABELS[state])
+
+
+# What staff read: a requested answer still in draft is only "not yet submitted" to them.
+STAFF_STATE_LABELS = {**STATE_LABELS, S.DRAFT: _l("Inte inskickat ännu")}
+
+
+def staff_state_label(state: ReviewState) -> str:
+    return str(STAFF_STATE_LABELS[state])

@@ -8,11 +8,12 @@ and :func:`storage.downloads.send_attachment`; the CLI uses
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import Flask, Request, current_app
 
 from storage.scan import Scanner, ScannerUnavailable, open_scanner
-from storage.spool import SpoolingRequest, remove_stale_spool_files
+from storage.spool import SpoolingRequest, remove_stale_spool_files, takes_files
 from storage.store import Store, StoreError, StoreUnavailable, open_store
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,16 @@ __all__ = [
     "current_store",
     "init_app",
     "scanning_enabled",
+    "takes_files",
 ]
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, upload_gate: Callable[[Request], bool] | None = None) -> None:
     """Attach the store and the scanner chosen by the configuration, and the spooling request.
+
+    ``upload_gate`` decides whether a request to a view marked :func:`takes_files` may carry
+    files (without one, every such request may); every other request is held to the small
+    ``MAX_FORM_BODY``.
 
     In development a missing S3 bucket is created (and an unreachable S3 server
     only logged); in production nothing is created and /readyz reports problems.
@@ -63,6 +69,8 @@ def init_app(app: Flask) -> None:
     config["MAX_FILES_PER_REQUEST"] = files
     if config.get("MAX_CONTENT_LENGTH") is None:
         config["MAX_CONTENT_LENGTH"] = limit * files + FORM_OVERHEAD
+    config["MAX_FORM_BODY"] = config.get("MAX_FORM_BODY") or FORM_OVERHEAD
+    app.extensions["upload_gate"] = upload_gate
     config["MAX_FORM_MEMORY_SIZE"] = config.get("MAX_FORM_MEMORY_SIZE") or 500_000
     config["MAX_FORM_PARTS"] = config.get("MAX_FORM_PARTS") or 1000
     remove_stale_spool_files(config["UPLOAD_TMP"])

@@ -54,6 +54,18 @@ class FormTooLarge(RequestEntityTooLarge):
         super().__init__(description=self.user_message)
 
 
+class UploadNotAllowed(RequestEntityTooLarge):
+    """413 for a body too large for a request that may not carry files (not signed in, or
+    without the upload token of the page the form came from)."""
+
+    def __init__(self):
+        self.user_message = (
+            "Filen kunde inte tas emot: du är inte inloggad längre, eller så är sidan för "
+            "gammal. Logga in, öppna sidan på nytt och försök igen. Inget har sparats."
+        )
+        super().__init__(description=self.user_message)
+
+
 class SpoolUnavailable(ServiceUnavailable):
     """The upload could not be written to the spool (its disk is full): 503, nothing kept."""
 
@@ -168,8 +180,44 @@ def spool_stream(stream: BinaryIO, directory: str | os.PathLike, limit: int | No
     return spool
 
 
+def takes_files(view):
+    """Mark a view as one that receives files (see :attr:`SpoolingRequest.max_content_length`)."""
+    view.takes_files = True
+    return view
+
+
 class SpoolingRequest(Request):
-    """Flask's request, with multipart file parts spooled by :class:`SpoolFile`."""
+    """Flask's request, with multipart file parts spooled by :class:`SpoolFile`.
+
+    Only a request the app's upload gate lets through (a signed-in user posting, with
+    the page's upload token, to a view marked :func:`takes_files`) may be as large as
+    ``MAX_CONTENT_LENGTH``; every other request has the small ``MAX_FORM_BODY``, so
+    nothing large is read, let alone spooled, before login and CSRF are checked. The
+    decision is taken when the body is first read, which is before any view runs.
+    """
+
+    _files_allowed: bool | None = None
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None:
+            return self._max_content_length
+        config = current_app.config
+        return config["MAX_CONTENT_LENGTH"] if self.files_allowed else config["MAX_FORM_BODY"]
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def files_allowed(self) -> bool:
+        if self._files_allowed is None:
+            view = current_app.view_functions.get(self.endpoint or "")
+            gate = current_app.extensions.get("upload_gate")
+            self._files_allowed = bool(
+                getattr(view, "takes_files", False) and (gate is None or gate(self))
+            )
+        return self._files_allowed
 
     def _get_file_stream(
         self, total_content_length, content_type, filename=None, content_length=None
@@ -184,6 +232,9 @@ class SpoolingRequest(Request):
             raise
         except RequestEntityTooLarge as exc:
             # Werkzeug's own 413: the body, a text field or the number of parts is too large.
+            view = current_app.view_functions.get(self.endpoint or "")
+            if getattr(view, "takes_files", False) and not self.files_allowed:
+                raise UploadNotAllowed() from exc
             config = current_app.config
             raise FormTooLarge(
                 config["MAX_UPLOAD_BYTES"], config.get("MAX_FILES_PER_REQUEST") or 1

@@ -103,6 +103,7 @@ def app_config(database_url, tmp_path) -> dict:
         "UPLOAD_TMP": str(tmp_path / "upload-tmp"),
         "SMTP_URL": "",
         "SERVER_NAME": "insyn.test",
+        "BASE_URL": "http://insyn.test",
     }
 
 
@@ -142,6 +143,15 @@ def make(app):
     return factories
 
 
+def _carries_files(data: dict) -> bool:
+    def is_file(value) -> bool:
+        return isinstance(value, tuple) or hasattr(value, "read")
+
+    return any(
+        is_file(v) or (isinstance(v, list) and any(is_file(x) for x in v)) for v in data.values()
+    )
+
+
 class FormClient(FlaskClient):
     """A test client that behaves like separate browser requests to a real server.
 
@@ -166,6 +176,10 @@ class FormClient(FlaskClient):
     def post(self, *args, data=None, csrf: bool = True, **kwargs):
         if csrf and isinstance(data, dict) and "csrf_token" not in data:
             data = {**data, "csrf_token": self.csrf_token()}
+            if args and _carries_files(data) and "upload_token=" not in args[0]:
+                # As the page's form does: its address carries the upload token.
+                separator = "&" if "?" in args[0] else "?"
+                args = (f"{args[0]}{separator}upload_token={data['csrf_token']}", *args[1:])
         return super().post(*args, data=data, **kwargs)
 
     def login(self, user, password: str = factories.PASSWORD):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from portal.auth.passwords import password_problem
 from portal.auth.tokens import reset_token
 from portal.extensions import db
-from portal.models import AuditEvent, OutboundMail, Role, Setting
+from portal.models import AuditEvent, OutboundMail, Role, Setting, User
 from tests.conftest import text_of
 from tests.factories import PASSWORD
 
@@ -182,19 +182,20 @@ def test_totp_for_staff_when_required(app, client, reviewer):
     response = client.get("/handlaggare/")
     assert response.status_code == 302 and response.location.endswith("/konto/tvafaktor")
     client.get("/konto/tvafaktor")
-    with client.session_transaction() as session:
-        secret = session["totp_candidate"]
-    assert client.post("/konto/tvafaktor", data={"code": "000000"}).status_code == 200
-    assert (
-        client.post("/konto/tvafaktor", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
-    )
+    secret = db.session.get(User, reviewer.id).totp_pending_secret
+    wrong = client.post("/konto/tvafaktor", data={"current": PASSWORD, "code": "000000"})
+    assert wrong.status_code == 200
+    code = pyotp.TOTP(secret).now()
+    enabled = client.post("/konto/tvafaktor", data={"current": PASSWORD, "code": code})
+    assert enabled.status_code == 302
     assert client.get("/handlaggare/").status_code == 200
     client.post("/logga-ut", data={})
     step = client.post("/logga-in", data={"email": reviewer.email, "password": PASSWORD})
     assert "/logga-in/kod" in step.location
     assert client.get("/handlaggare/").status_code == 302
     assert client.post("/logga-in/kod", data={"code": "123456"}).status_code == 401
-    assert client.post("/logga-in/kod", data={"code": pyotp.TOTP(secret).now()}).status_code == 302
+    fresh = pyotp.TOTP(secret).at(time.time() + 30)  # the setup code itself is spent
+    assert client.post("/logga-in/kod", data={"code": fresh}).status_code == 302
     assert client.get("/handlaggare/").status_code == 200
     actions = db.session.scalars(sa.select(AuditEvent.action)).all()
     assert "auth.totp_enabled" in actions

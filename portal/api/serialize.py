@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import url_for
-
 from portal import search
 from portal.models import Agreement, Committee, Provider, Publication, ServiceArea
 from portal.public import compare as comparing
 from portal.public.answers import public_answers
+from portal.urls import external_url
 
 
 def iso(moment: datetime | date | None) -> str | None:
@@ -56,8 +55,8 @@ def publication(p: Publication) -> dict:
             "title": request.title,
             "registration_number": request.registration_number,
         },
-        "url": url_for("public.publication", publication_id=p.id, _external=True),
-        "api_url": url_for("api.publication", publication_id=p.id, _external=True),
+        "url": external_url("public.publication", publication_id=p.id),
+        "api_url": external_url("api.publication", publication_id=p.id),
     }
 
 
@@ -82,9 +81,7 @@ def publication_detail(p: Publication) -> dict:
             "size": d.public_file.size,
             "sha256": d.public_file.sha256,
             "redacted": d.redacted_id is not None,
-            "url": url_for(
-                "public.document", publication_id=p.id, document_id=d.id, _external=True
-            ),
+            "url": external_url("public.document", publication_id=p.id, document_id=d.id),
         }
         for d in search.public_documents(p)
     ]
@@ -99,7 +96,7 @@ def withdrawn(p: Publication) -> dict:
         "state": "withdrawn",
         "withdrawn_at": iso(p.withdrawn_at),
         "withdrawn_reason": p.withdrawn_reason,
-        "url": url_for("public.publication", publication_id=p.id, _external=True),
+        "url": external_url("public.publication", publication_id=p.id),
     }
 
 
@@ -166,8 +163,8 @@ def provider(p: Provider, publication_count: int) -> dict:
         "website": p.website or None,
         "service_areas": sorted({a.service_area.name for a in p.agreements}),
         "publication_count": publication_count,
-        "url": url_for("public.provider", provider_id=p.id, _external=True),
-        "api_url": url_for("api.provider", provider_id=p.id, _external=True),
+        "url": external_url("public.provider", provider_id=p.id),
+        "api_url": external_url("api.provider", provider_id=p.id),
     }
 
 
@@ -178,8 +175,8 @@ def provider_detail(p: Provider, publication_count: int) -> dict:
         agreement(a)
         for a in sorted(p.agreements, key=lambda a: (a.service_area.name, a.starts_on, a.reference))
     ]
-    data["publications_url"] = url_for("api.publications", provider=p.id, _external=True)
-    data["feed_url"] = url_for("public.feed", provider=p.id, _external=True)
+    data["publications_url"] = external_url("api.publications", provider=p.id)
+    data["feed_url"] = external_url("public.feed", provider=p.id)
     return data
 
 
@@ -228,9 +225,7 @@ def comparison(c: comparing.Comparison) -> dict:
                 "provider": provider_ref(row.provider),
                 "status": row.status,
                 "publication_id": row.publication.id if row.publication else None,
-                "url": url_for(
-                    "public.publication", publication_id=row.publication.id, _external=True
-                )
+                "url": external_url("public.publication", publication_id=row.publication.id)
                 if row.publication
                 else None,
                 "values": {cell.column.key: cell.value for cell in row.cells},
@@ -238,7 +233,7 @@ def comparison(c: comparing.Comparison) -> dict:
             }
             for row in c.rows
         ],
-        "url": url_for("public.compare", request_id=r.id, _external=True),
+        "url": external_url("public.compare", request_id=r.id),
     }
 
 

@@ -4,18 +4,16 @@ filters as the search page; only published publications."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask import Response, abort, jsonify, request, stream_with_context, url_for
+from flask import Response, abort, jsonify, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
-from portal import search
+from portal import csv_files, search
 from portal.api import bp, serialize
 from portal.api.openapi import document as openapi_document
 from portal.extensions import db
@@ -30,6 +28,7 @@ from portal.models import (
 from portal.public import compare as comparing
 from portal.public.caching import API_MAX_AGE, conditional
 from portal.search import Filters, InvalidFilter
+from portal.urls import external_url
 
 
 @bp.after_request
@@ -50,7 +49,8 @@ def _json(data, *, last_modified=True) -> Response:
 
 
 def _csv(header: list[str], rows: Iterable[list], filename: str) -> Response:
-    """A streamed CSV (RFC 4180, UTF-8 with BOM so that spreadsheet programs read å, ä, ö).
+    """A streamed CSV in the machine-readable dialect (:data:`portal.csv_files.MACHINE`:
+    RFC 4180, UTF-8 with BOM so that spreadsheet programs read å, ä, ö; formula-guarded).
 
     Streamed, so its validators come from the data's last change and the query rather than
     from the body: a weak ETag and Last-Modified, 304 when the client's copy is current.
@@ -67,24 +67,7 @@ def _csv(header: list[str], rows: Iterable[list], filename: str) -> Response:
         response.set_etag(etag, weak=True)
         return response
 
-    def generate():
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        out.write("\ufeff")
-        writer.writerow(header)
-        for n, row in enumerate(rows, 1):
-            writer.writerow(row)
-            if n % 500 == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
-
-    response = Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    response = csv_files.download(filename, header, rows, csv_files.MACHINE)
     response.set_etag(etag, weak=True)
     response.last_modified = changed
     response.cache_control.public = True
@@ -100,7 +83,7 @@ def _id_or_404(value: int) -> int:
 
 def _page_links(endpoint: str, page: int, pages: int, args: dict) -> dict:
     def link(n: int) -> str:
-        return url_for(endpoint, _external=True, **{**args, "page": n})
+        return external_url(endpoint, **{**args, "page": n})
 
     return {
         "self": link(page),
@@ -118,13 +101,13 @@ def _page_links(endpoint: str, page: int, pages: int, args: dict) -> dict:
 def index():
     return _json(
         {
-            "openapi": url_for("api.openapi", _external=True),
-            "publications": url_for("api.publications", _external=True),
-            "providers": url_for("api.providers", _external=True),
-            "committees": url_for("api.committees", _external=True),
-            "service_areas": url_for("api.service_areas", _external=True),
-            "comparisons": url_for("api.comparisons", _external=True),
-            "feed": url_for("public.feed", _external=True),
+            "openapi": external_url("api.openapi"),
+            "publications": external_url("api.publications"),
+            "providers": external_url("api.providers"),
+            "committees": external_url("api.committees"),
+            "service_areas": external_url("api.service_areas"),
+            "comparisons": external_url("api.comparisons"),
+            "feed": external_url("public.feed"),
         },
         last_modified=False,
     )
@@ -278,8 +261,8 @@ def comparisons():
                     "registration_number": r.registration_number,
                     "service_area": serialize.service_area(a),
                     "published_answers": n,
-                    "api_url": url_for("api.comparison", request_id=r.id, _external=True),
-                    "url": url_for("public.compare", request_id=r.id, _external=True),
+                    "api_url": external_url("api.comparison", request_id=r.id),
+                    "url": external_url("public.compare", request_id=r.id),
                 }
                 for r, a, n in comparing.comparable_requests(area)
             ]

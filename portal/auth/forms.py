@@ -21,6 +21,14 @@ class TotpForm(FlaskForm):
     )
 
 
+class TotpSetupForm(TotpForm):
+    current = PasswordField(
+        _l("Nuvarande lösenord"),
+        validators=[DataRequired(), Length(max=MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(), Length(max=254)])
 

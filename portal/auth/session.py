@@ -66,19 +66,24 @@ def totp_required_for(user: User) -> bool:
     return setting is not None and setting.value == "1"
 
 
+def session_expired() -> bool:
+    """The login is past its idle or absolute timeout."""
+    now = int(time.time())
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    absolute = current_app.config["SESSION_MAX_HOURS"] * 3600
+    return now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute
+
+
 def enforce_session_rules():
     """Before each request: idle and absolute timeouts, and required two-factor setup."""
     if not current_user.is_authenticated:
         return None
-    now = int(time.time())
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    absolute = current_app.config["SESSION_MAX_HOURS"] * 3600
-    if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
+    if session_expired():
         logout_user()
         session.clear()
         flash(_("Du har loggats ut eftersom sessionen gick ut. Logga in igen."), "info")
         return redirect(url_for("auth.login", next=request.full_path))
-    session["seen_at"] = now
+    session["seen_at"] = int(time.time())
     exempt = {"auth.totp_setup", "auth.logout", "static"}
     if (
         request.endpoint not in exempt

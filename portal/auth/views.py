@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-import pyotp
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal import audit, mail
-from portal.auth import bp
+from portal.auth import bp, throttle, two_factor
 from portal.auth.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
     NewPasswordForm,
     TotpForm,
+    TotpSetupForm,
 )
 from portal.auth.passwords import hash_password, verify_password
 from portal.auth.session import end_all_sessions, home_for, logout, start_session
 from portal.auth.tokens import reset_token, user_from_reset_token
 from portal.extensions import db, limiter
 from portal.models import User
+from portal.urls import external_url, safe_redirect_target
 
 LOGIN_FAILED = _l("Fel e-postadress eller lösenord.")
 GENERIC_RESET = _l(
@@ -30,36 +31,45 @@ GENERIC_RESET = _l(
 )
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("email") or "").strip().lower()
-
-
 def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _safe_next(default: str) -> str:
-    target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+def _next(default: str | None) -> str | None:
+    return safe_redirect_target(request.args.get("next"), default)
+
+
+# Failed current-password checks of a signed-in user (password change, two-factor setup).
+_password_checks = limiter.shared_limit(
+    "10 per 15 minutes",
+    scope="password-check",
+    key_func=throttle.signed_in_user,
+    methods=["POST"],
+    deduct_when=_failed,
+)
 
 
 @bp.route("/logga-in", methods=["GET", "POST"])
 @limiter.limit("20 per 5 minutes", methods=["POST"], deduct_when=_failed)
-@limiter.limit("5 per 15 minutes", key_func=_account_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    "5 per 15 minutes", key_func=throttle.address_and_client, methods=["POST"], deduct_when=_failed
+)
 def login():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        throttle.slow_down(email)
         user = db.session.scalar(db.select(User).filter_by(email=email))
         password_ok = verify_password(user.password_hash if user else None, form.password.data)
         if user is not None and password_ok and user.active:
             if user.totp_secret:
                 session["pending_2fa"] = [user.id, user.session_version]
-                return redirect(url_for("auth.login_code", next=request.args.get("next")))
+                return redirect(url_for("auth.login_code", next=_next(None)))
             start_session(user)
-            return redirect(_safe_next(home_for(user)))
+            return redirect(_next(home_for(user)))
+        throttle.count_failure(email)
         audit.record("auth.login_failed", actor=None, email=email)
         db.session.commit()
         flash(str(LOGIN_FAILED), "error")
@@ -76,9 +86,9 @@ def login_code():
         return redirect(url_for("auth.login"))
     form = TotpForm()
     if form.validate_on_submit():
-        if pyotp.TOTP(user.totp_secret).verify(form.code.data.strip(), valid_window=1):
-            start_session(user)
-            return redirect(_safe_next(home_for(user)))
+        if two_factor.accept_code(user, form.code.data):
+            start_session(user)  # commits the used time step too
+            return redirect(_next(home_for(user)))
         flash(_("Koden stämmer inte. Kontrollera klockan i din app och försök igen."), "error")
         return render_template("auth/login_code.html", form=form), 401
     return render_template("auth/login_code.html", form=form)
@@ -101,7 +111,7 @@ def forgot_password():
         # Both paths write and commit, and the mail goes out after the response: neither
         # the answer nor its timing tells whether the address has an account.
         if user is not None and user.active:
-            link = url_for("auth.reset_password", token=reset_token(user), _external=True)
+            link = external_url("auth.reset_password", token=reset_token(user))
             mail.send_in_background(
                 mail.queue(user.email, _("Välj nytt lösenord i Insyn"), "password_reset", link=link)
             )
@@ -130,6 +140,7 @@ def reset_password(token: str):
 
 @bp.route("/konto/losenord", methods=["GET", "POST"])
 @login_required
+@_password_checks
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm(email=user.email)
@@ -153,27 +164,42 @@ def _set_password(user: User, password: str, action: str) -> None:
 
 @bp.route("/konto/tvafaktor", methods=["GET", "POST"])
 @login_required
+@_password_checks
 def totp_setup():
+    """Set up, or replace, the app for one-time codes: the current password is asked for
+    either way, so a session left open cannot move someone's second factor."""
     user = current_user._get_current_object()
     if not user.role.is_staff:
         abort(404)
-    secret = session.setdefault("totp_candidate", pyotp.random_base32())
-    form = TotpForm()
+    secret = two_factor.candidate_secret(user)
+    db.session.commit()
+    form = TotpSetupForm()
     if form.validate_on_submit():
-        if pyotp.TOTP(secret).verify(form.code.data.strip(), valid_window=1):
-            user.totp_secret = secret
-            session.pop("totp_candidate")
-            audit.record("auth.totp_enabled", user, actor=user)
+        if not verify_password(user.password_hash, form.current.data):
+            form.current.errors.append(_("Det nuvarande lösenordet stämmer inte."))
+        elif two_factor.accept_code(user, form.code.data, secret):
+            replaced = user.totp_secret is not None
+            user.totp_secret, user.totp_pending_secret = secret, None
+            audit.record(
+                "auth.totp_replaced" if replaced else "auth.totp_enabled", user, actor=user
+            )
             db.session.commit()
             flash(_("Tvåfaktorsinloggning är aktiverad."), "info")
             return redirect(home_for(user))
-        form.code.errors.append(_("Koden stämmer inte. Försök igen med nästa kod i appen."))
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Insyn")
-    return render_template("auth/totp_setup.html", form=form, secret=secret, uri=uri)
+        else:
+            form.code.errors.append(_("Koden stämmer inte. Försök igen med nästa kod i appen."))
+    uri = two_factor.provisioning_uri(user, secret)
+    return render_template(
+        "auth/totp_setup.html",
+        form=form,
+        secret=secret,
+        uri=uri,
+        replacing=user.totp_secret is not None,
+    )
 
 
 @bp.route("/sprak/<code>", methods=["POST"])
 def set_language(code: str):
     if code in ("sv", "en"):
         session["lang"] = code
-    return redirect(_safe_next(url_for("public.index")))
+    return redirect(_next(url_for("public.index")))

@@ -37,6 +37,7 @@ from portal.models import (
     SubmissionVersion,
 )
 from portal.models.organisation import STRATEGIC_VALUE_HIGH_IMPACT_SEK, STRATEGIC_VALUE_SEK
+from portal.policy import shown_to_staff_condition
 
 ROUTES = {
     "customer_choice": "Kundval (LOV)",
@@ -162,7 +163,7 @@ def _active_during(year: int):
 
 
 def _measures(submission: Submission, on: date) -> tuple[int, int, int]:
-    version = submission.latest
+    version = submission.latest_submitted
     measures = (
         [m for m in ((version.answers or {}).get("measures") or []) if isinstance(m, dict)]
         if version
@@ -222,6 +223,7 @@ def collect(committee: Committee, year: int, on: date | None = None) -> YearlyRe
                     ),
                 ),
                 Submission.state != ReviewState.WITHDRAWN,
+                shown_to_staff_condition(),
                 Submission.created_at <= _end_of(end),
                 sa.or_(
                     Submission.state != ReviewState.CLOSED,

@@ -62,3 +62,8 @@ __all__ = [
 from portal.models.bookkeeping import CreationKey, ReminderSent  # noqa: E402
 
 __all__ += ["CreationKey", "ReminderSent"]
+
+# Appended: invitations of their own (migration 0010_invitations).
+from portal.models.invitation import Invitation  # noqa: E402
+
+__all__ += ["Invitation"]

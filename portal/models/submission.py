@@ -6,6 +6,7 @@ import enum
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from portal.extensions import db
@@ -23,6 +24,10 @@ class ReviewState(enum.StrEnum):
     REJECTED = "rejected"
     CLOSED = "closed"
     WITHDRAWN = "withdrawn"
+
+
+# States of a submission the provider has never sent: a draft, or a draft it withdrew.
+NEVER_SENT = (ReviewState.DRAFT, ReviewState.WITHDRAWN)
 
 
 class ScanStatus(enum.StrEnum):
@@ -93,9 +98,38 @@ class Submission(db.Model):
         sa.Index("ix_submission_queue", "committee_id", "state", "submitted_at"),
     )
 
+    @hybrid_property
+    def requested(self) -> bool:
+        """Staff asked for it: an answer to an information request, or the action plan a
+        finding requires. Anything else the provider started on its own initiative."""
+        return self.request_id is not None or self.finding_id is not None
+
+    @requested.inplace.expression
+    @classmethod
+    def _requested_expression(cls):
+        return sa.or_(cls.request_id.is_not(None), cls.finding_id.is_not(None))
+
+    @hybrid_property
+    def sent(self) -> bool:
+        """The provider has submitted it at least once (a withdrawn draft never was)."""
+        return self.state not in NEVER_SENT
+
+    @sent.inplace.expression
+    @classmethod
+    def _sent_expression(cls):
+        return cls.state.not_in(NEVER_SENT)
+
     @property
     def latest(self) -> SubmissionVersion | None:
+        """The newest version, the provider's unsent draft included: for the provider's own
+        pages only. Staff decisions and documents read :attr:`latest_submitted`."""
         return self.versions[-1] if self.versions else None
+
+    @property
+    def latest_submitted(self) -> SubmissionVersion | None:
+        """The newest version the provider has sent: what staff see, decide on and report."""
+        submitted = self.submitted_versions
+        return submitted[-1] if submitted else None
 
     @property
     def current_draft(self) -> SubmissionVersion | None:

@@ -49,6 +49,9 @@ class User(UserMixin, db.Model):
     # Bumped on logout, password change and deactivation: every older session ends.
     session_version: Mapped[int] = mapped_column(default=1)
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The last TOTP time step accepted (a code works once) and a secret being set up.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -51,6 +51,7 @@ from portal.provider.operations import (
     start_action_plan,
     start_deviation_report,
 )
+from storage import takes_files
 
 S = ReviewState
 
@@ -320,6 +321,7 @@ def _save(submission: Submission, sheet: Sheet, posted: Posted):
 
 
 @bp.route("/arenden/<int:submission_id>/svar", methods=["GET", "POST"])
+@takes_files
 def answer(submission_id: int):
     submission = policy.load(Submission, submission_id, Action.ANSWER)
     if request.method == "GET" and not open_for_answer(submission):
@@ -349,6 +351,7 @@ def withdraw(submission_id: int):
 
 
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
+@takes_files
 def new_deviation():
     agreements = _agreements()
     draft = Submission(kind=SubmissionKind.DEVIATION_REPORT, provider_id=current_user.provider_id)
@@ -435,6 +438,7 @@ def _render_new(sheet, kind, values, *, posted=None, errors=None, status=200, ba
 
 
 @bp.route("/atgardsplaner/ny", methods=["GET", "POST"])
+@takes_files
 def new_action_plan():
     deviation_id = request.args.get("avvikelse", type=int)
     finding_id = request.args.get("iakttagelse", type=int)

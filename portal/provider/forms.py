@@ -462,16 +462,26 @@ def identity_numbers(sheet: Sheet, posted: Posted) -> list[IdentityWarning]:
 # Organisation -------------------------------------------------------------------------------
 
 
+def _normalised_address(value: str | None) -> str | None:
+    # As accounts store them, so that every spelling of one address is the same invitation.
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class InviteForm(FlaskForm):
     email = EmailField(
         _l("E-postadress"),
+        filters=[_normalised_address],
         validators=[
             DataRequired(_l("Ange e-postadressen.")),
             Email(_l("Ange en giltig e-postadress.")),
             Length(max=254),
         ],
     )
-    name = StringField(_l("Namn"), validators=[Length(max=200)])
+    name = StringField(
+        _l("Namn"),
+        filters=[lambda value: value.strip() if isinstance(value, str) else value],
+        validators=[Length(max=200)],
+    )
     role = RadioField(
         _l("Behörighet"),
         choices=[

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -17,6 +17,7 @@ from portal.models import Committee, Provider, Publication, ServiceArea
 from portal.public import bp
 from portal.public.caching import API_MAX_AGE, conditional
 from portal.search import Filters, InvalidFilter
+from portal.urls import external_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
@@ -74,7 +75,7 @@ def build_feed(filters: Filters) -> bytes:
     args = filters.args()
 
     feed = ET.Element(f"{{{ATOM}}}feed", {XML_LANG: str(get_locale())})
-    self_url = url_for("public.feed", _external=True, **args)
+    self_url = external_url("public.feed", **args)
     _sub(feed, "id", self_url)
     _sub(feed, "title", feed_title(filters))
     _sub(
@@ -92,7 +93,7 @@ def build_feed(filters: Filters) -> bytes:
         "link",
         rel="alternate",
         type="text/html",
-        href=url_for("public.search_page", _external=True, **args),
+        href=external_url("public.search_page", **args),
     )
     author = _sub(feed, "author")
     _sub(author, "name", current_app.config["MUNICIPALITY"])
@@ -113,7 +114,7 @@ def build_feed(filters: Filters) -> bytes:
 
 
 def _entry_id(publication: Publication) -> str:
-    return url_for("public.publication", publication_id=publication.id, _external=True)
+    return external_url("public.publication", publication_id=publication.id)
 
 
 def _entry(feed: ET.Element, publication: Publication) -> None:
@@ -126,11 +127,7 @@ def _entry(feed: ET.Element, publication: Publication) -> None:
     _sub(entry, "link", rel="alternate", type="text/html", href=_entry_id(publication))
     author = _sub(entry, "author")
     _sub(author, "name", submission.provider.name)
-    _sub(
-        author,
-        "uri",
-        url_for("public.provider", provider_id=submission.provider_id, _external=True),
-    )
+    _sub(author, "uri", external_url("public.provider", provider_id=submission.provider_id))
     _sub(entry, "category", term=submission.kind.value, label=search.kind_label(submission.kind))
     if submission.service_area is not None:
         _sub(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from flask import request, url_for
 from flask_babel import format_date, format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -83,17 +82,6 @@ def iso_date(moment: date | datetime | None) -> str:
     return moment.isoformat()
 
 
-def url_with(**changes) -> str:
-    """The current page's URL with query parameters changed (None removes one)."""
-    args = {k: v for k, v in request.args.items() if v != ""}
-    for key, value in changes.items():
-        if value is None or value == "":
-            args.pop(key, None)
-        else:
-            args[key] = str(value)
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 def facet_options(facet) -> Markup:
     """The ``<option>`` elements of a facet's select. Built once per facet object: the
     facets are cached (portal.search.facet_cache), and the provider facet alone has
@@ -121,7 +109,6 @@ def template_helpers() -> dict:
         "file_size": file_size,
         "long_date": long_date,
         "iso_date": iso_date,
-        "url_with": url_with,
         "facet_options": facet_options,
         "display_date": display_date,
         "choice_label": choice_label,

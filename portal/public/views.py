@@ -3,16 +3,14 @@ about, accessibility statement and open data."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal import search
+from portal import csv_files, search
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -29,6 +27,7 @@ from portal.public.answers import is_report, public_answers
 from portal.public.caching import cached
 from portal.public.helpers import template_helpers
 from portal.search import Filters, InvalidFilter
+from portal.urls import external_url
 
 # When the accessibility statement was last reviewed against the pages (the law asks for it).
 ACCESSIBILITY_REVIEWED = date(2026, 11, 23)
@@ -235,9 +234,7 @@ def compare(request_id: int):
 @cached
 def compare_csv(request_id: int):
     comparison = _comparison_or_404(request_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
+    header = (
         [_("Utförare"), _("Organisationsnummer"), _("Ägarform"), _("Status")]
         + [f"{c.label} ({c.unit})" if c.unit else c.label for c in comparison.columns]
         + [_("Publicerad"), _("Länk")]
@@ -247,40 +244,31 @@ def compare_csv(request_id: int):
         comparing.NOT_ANSWERED: _("Ej besvarad"),
         comparing.UNPUBLISHED: _("Ej publicerad"),
     }
+    rows = []
     for row in comparison.rows:
-        values = []
-        for cell in row.cells:
-            value = cell.value
-            if isinstance(value, bool):
-                value = _("Ja") if value else _("Nej")
-            values.append("" if value is None else value)
-        link = published = ""
+        link, published = "", None
         if row.publication is not None:
-            link = _external("public.publication", publication_id=row.publication.id)
-            published = row.publication.published_at.isoformat(timespec="seconds")
-        writer.writerow(
+            link = external_url("public.publication", publication_id=row.publication.id)
+            published = row.publication.published_at
+        rows.append(
             [
                 row.provider.name,
                 row.provider.org_number,
                 search.ownership_label(row.provider.ownership),
                 status_text[row.status],
-                *values,
+                *(cell.value for cell in row.cells),
                 published,
                 link,
             ]
         )
-    filename = f"jamforelse-{comparison.request.id}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    # For people (Swedish Excel); not streamed, so that @cached can give it an ETag.
+    return csv_files.download(
+        f"jamforelse-{comparison.request.id}.csv",
+        header,
+        rows,
+        csv_files.EXCEL,
+        stream=False,
     )
-
-
-def _external(endpoint: str, **values) -> str:
-    from flask import url_for
-
-    return url_for(endpoint, _external=True, **values)
 
 
 # --- about, accessibility, open data -----------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import AuditEvent, Role, User
+from portal.models import AuditEvent, Invitation, Role, User
 from tests.conftest import text_of
 from tests.factories import PASSWORD
 
@@ -24,16 +25,25 @@ def invite(client, email="ny.kollega@org-a.example", role="provider_user", name=
 
 def link_in(mail) -> str:
     (url,) = re.findall(r"https?://\S+/utforare/inbjudan/\S+", mail.body)
-    return url.split("127.0.0.1:5000", 1)[1]
+    return urlsplit(url).path
+
+
+def invitation_to(email: str) -> Invitation:
+    return db.session.scalar(sa.select(Invitation).filter_by(email=email))
+
+
+def account_of(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).filter_by(email=email))
 
 
 def test_invitation_is_mailed_accepted_and_used_once(client, w, smtp_server):
     client.login(w.admin_a)
     response = invite(client)
     assert response.status_code == 303
-    invited = db.session.scalar(sa.select(User).filter_by(email="ny.kollega@org-a.example"))
-    assert invited.provider_id == w.org_a.id and invited.role == Role.PROVIDER_USER
-    assert invited.password_hash is None and invited.active
+    invitation = invitation_to("ny.kollega@org-a.example")
+    assert invitation.provider_id == w.org_a.id and invitation.role == Role.PROVIDER_USER
+    assert invitation.pending and invitation.invited_by_id == w.admin_a.id
+    assert account_of("ny.kollega@org-a.example") is None  # made when accepted
     page = text_of(client.get("/utforare/organisation"))
     assert "ny.kollega@org-a.example" in page and "Inbjuden, har inte valt lösenord än" in page
 
@@ -52,8 +62,11 @@ def test_invitation_is_mailed_accepted_and_used_once(client, w, smtp_server):
     )
     assert accepted.status_code == 303 and accepted.location.endswith("/utforare/")
     assert "Välkommen till Insyn, Nora Nyberg!" in text_of(client.get("/utforare/"))
-    db.session.refresh(invited)
+    invited = account_of("ny.kollega@org-a.example")
     assert invited.name == "Nora Nyberg" and invited.password_hash is not None
+    assert invited.provider_id == w.org_a.id and invited.role == Role.PROVIDER_USER
+    db.session.refresh(invitation)
+    assert invitation.accepted_at is not None and invitation.user_id == invited.id
 
     # The link works once.
     client.post("/logga-ut", data={})
@@ -66,7 +79,15 @@ def test_invitation_is_mailed_accepted_and_used_once(client, w, smtp_server):
             AuditEvent.object_type == "user", AuditEvent.object_id == invited.id
         )
     ).all()
-    assert "user.invite" in actions and "user.invitation_accepted" in actions
+    assert "user.invitation_accepted" in actions
+    assert (
+        db.session.scalar(
+            sa.select(AuditEvent.action).where(
+                AuditEvent.object_type == "invitation", AuditEvent.object_id == invitation.id
+            )
+        )
+        == "invitation.create"
+    )
 
 
 @pytest.fixture
@@ -85,8 +106,7 @@ def test_expired_invitation_is_refused(short_invitations, client, w, smtp_server
     assert "Inbjudan gäller inte längre" in text_of(response)
     refused = client.post(link_in(mail), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert refused.status_code == 410
-    invited = db.session.scalar(sa.select(User).filter_by(email="ny.kollega@org-a.example"))
-    assert invited.password_hash is None
+    assert account_of("ny.kollega@org-a.example") is None
 
 
 def test_tampered_or_revoked_invitation_is_refused(client, w, smtp_server):
@@ -95,18 +115,23 @@ def test_tampered_or_revoked_invitation_is_refused(client, w, smtp_server):
     (mail,) = smtp_server.to("ny.kollega@org-a.example")
     path = link_in(mail)
     assert client.get(path[:-3] + "xyz").status_code == 410
-    invited = db.session.scalar(sa.select(User).filter_by(email="ny.kollega@org-a.example"))
-    client.post(f"/utforare/organisation/kollegor/{invited.id}/inaktivera", data={})
+    invitation = invitation_to("ny.kollega@org-a.example")
+    client.post(f"/utforare/organisation/inbjudningar/{invitation.id}/aterkalla", data={})
     client.post("/logga-ut", data={})
     assert client.get(path).status_code == 410
+    refused = client.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert refused.status_code == 410
+    assert account_of("ny.kollega@org-a.example") is None
 
 
 def test_resent_invitation(client, w, smtp_server):
     client.login(w.admin_a)
     invite(client)
-    invited = db.session.scalar(sa.select(User).filter_by(email="ny.kollega@org-a.example"))
-    client.post(f"/utforare/organisation/kollegor/{invited.id}/ny-inbjudan", data={})
+    invitation = invitation_to("ny.kollega@org-a.example")
+    client.post(f"/utforare/organisation/inbjudningar/{invitation.id}/skicka-igen", data={})
     assert len(smtp_server.to("ny.kollega@org-a.example")) == 2
+    db.session.refresh(invitation)
+    assert invitation.times_sent == 2
 
 
 @pytest.mark.parametrize(
@@ -139,14 +164,17 @@ def test_existing_accounts_cannot_be_invited_again(client, w, smtp_server):
     assert "Du har redan ett konto i Insyn" in notice.body and "/inbjudan/" not in notice.body
     db.session.refresh(w.user_b)
     assert w.user_b.provider_id == w.org_b.id and w.user_b.password_hash is not None
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users_before + 1
+    # Accounts are made when an invitation is accepted, never when inviting.
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users_before
 
 
 def test_invited_admin_role(client, w, smtp_server):
     client.login(w.admin_a)
     invite(client, email="chef2@org-a.example", role="provider_admin")
-    invited = db.session.scalar(sa.select(User).filter_by(email="chef2@org-a.example"))
-    assert invited.role == Role.PROVIDER_ADMIN
+    (mail,) = smtp_server.to("chef2@org-a.example")
+    client.post("/logga-ut", data={})
+    client.post(link_in(mail), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert account_of("chef2@org-a.example").role == Role.PROVIDER_ADMIN
 
 
 def test_deactivated_colleague_is_logged_out_and_can_be_reactivated(app, client, w):

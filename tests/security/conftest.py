@@ -17,6 +17,7 @@ from portal.models import (
     FollowUpForm,
     FollowUpItem,
     FollowUpPlan,
+    Invitation,
     Role,
     SubmissionKind,
 )
@@ -105,8 +106,13 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         )
     ]
     db.session.add(plan)
-    invited = make.user(Role.PROVIDER_USER, provider_=org)
-    invited.password_hash = None
+    invitation = Invitation(
+        provider=org,
+        email=f"inbjuden-{label}@insyn.example",
+        role=Role.PROVIDER_USER,
+        invited_by=author,
+    )
+    db.session.add(invitation)
     db.session.commit()
     return {
         "submission_id": submitted.id,
@@ -126,7 +132,8 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         "user_id": author.id,
         "code": "en",
         "filename": "css/insyn.css",
-        "token": invitation_token({"u": invited.id, "p": org.id, "e": invited.email}),
+        "invitation_id": invitation.id,
+        "token": invitation_token({"i": invitation.id, "e": invitation.email}),
         "reset_token": reset_token(author),
         # Rules that need an object in a particular state.
         "draft_id": draft.id,

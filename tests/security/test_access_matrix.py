@@ -234,15 +234,19 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /utforare/organisation": "login 404 200 404 404 404",
     "GET /utforare/organisation/bjud-in": "login 404 200 404 404 404",
     "POST /utforare/organisation/bjud-in": "login 404 ok 404 404 404",
+    "POST /utforare/organisation/inbjudningar/<int:invitation_id>/aterkalla": (
+        "login 404 ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/organisation/inbjudningar/<int:invitation_id>/skicka-igen": (
+        "login 404 ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
     "POST /utforare/organisation/kollegor/<int:user_id>/aktivera": (
         "login 404 ok 404 404 404",
         "login 404 404 404 404 404",
     ),
     "POST /utforare/organisation/kollegor/<int:user_id>/inaktivera": (
-        "login 404 ok 404 404 404",
-        "login 404 404 404 404 404",
-    ),
-    "POST /utforare/organisation/kollegor/<int:user_id>/ny-inbjudan": (
         "login 404 ok 404 404 404",
         "login 404 404 404 404 404",
     ),

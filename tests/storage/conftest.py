@@ -13,7 +13,7 @@ from flask import request
 
 from portal.extensions import csrf, db
 from portal.models import Attachment, AuditEvent
-from storage import current_store
+from storage import current_store, takes_files
 from storage.downloads import send_attachment
 from storage.uploads import UploadError, accept_upload, reconcile
 
@@ -60,7 +60,12 @@ def app_config(app_config, backend, clamd_url, request):
 @pytest.fixture
 def app(app):
     """The shared test app plus the two routes; after the test, store and rows must agree."""
-    app.add_url_rule("/_test/upload", "test_upload", csrf.exempt(upload_view), methods=["POST"])
+    # The pipeline on its own: the route takes files from anyone (the portal's gate, which
+    # asks for a login and the page's upload token, is tested in tests/security).
+    app.add_url_rule(
+        "/_test/upload", "test_upload", takes_files(csrf.exempt(upload_view)), methods=["POST"]
+    )
+    app.extensions["upload_gate"] = None
     app.add_url_rule("/_test/files/<int:attachment_id>", "test_download", download_view)
     yield app
     db.session.rollback()

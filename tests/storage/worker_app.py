@@ -17,6 +17,7 @@ from flask import request
 from portal import create_app
 from portal.extensions import csrf, db
 from portal.models import Attachment
+from storage import takes_files
 from storage.downloads import send_attachment
 from storage.uploads import UploadError, accept_upload
 
@@ -56,7 +57,9 @@ def reset_rss():
     return rss()
 
 
-app.add_url_rule("/_test/upload", "test_upload", upload, methods=["POST"])
+# The pipeline on its own: anyone may post files here (no login, no upload token).
+app.extensions["upload_gate"] = None
+app.add_url_rule("/_test/upload", "test_upload", takes_files(upload), methods=["POST"])
 app.add_url_rule("/_test/files/<int:attachment_id>", "test_download", download)
 app.add_url_rule("/_test/rss", "test_rss", rss)
 app.add_url_rule("/_test/rss/reset", "test_rss_reset", reset_rss, methods=["POST"])
