@@ -50,8 +50,9 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # Production answers only for the configured host names (400 for any other Host);
         # development answers for any, as ``flask run`` on a laptop is reached many ways.
         "TRUSTED_HOSTS": [base_host, *extra_hosts] if production else None,
-        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none,
-        # and those headers are ignored).
+        # How many proxies in front of the app append to X-Forwarded-For and set
+        # X-Forwarded-Proto (0: none, and those headers are ignored). X-Forwarded-Host is
+        # never read.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
         "MUNICIPALITY": env.get("PORTAL_MUNICIPALITY", "Exempelby kommun"),
         "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,

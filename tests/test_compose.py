@@ -488,7 +488,7 @@ def test_wsgi_entry_point_takes_the_client_address_from_the_proxy(monkeypatch, t
     for name in [name for name in os.environ if name.startswith("PORTAL_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
-    monkeypatch.setenv("FORWARDED_PROXY_COUNT", "1")
+    monkeypatch.setenv("PORTAL_PROXY_HOPS", APP_ENV["PORTAL_PROXY_HOPS"].split(":-")[1].rstrip("}"))
     application = runpy.run_path(str(DEPLOY / "wsgi.py"))["application"]
     seen = {}
 

@@ -54,7 +54,7 @@ def test_a_finding_that_requires_an_action_plan_sends_the_request(w, browser):
     page = text_of(browser(w.user_a).get("/utforare/"))
     assert "Åtgärdsplan" in page, "the provider sees the request"
     listing = text_of(browser(w.reviewer_x).get("/handlaggare/iakttagelser?uppfyller=nej"))
-    assert "Genomförandeplaner saknas." in listing and "Utkast" in listing
+    assert "Genomförandeplaner saknas." in listing and "Inte inskickat ännu" in listing
 
 
 def test_finding_rules(w, browser):

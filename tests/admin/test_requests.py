@@ -210,7 +210,7 @@ def test_request_page_list_and_answers_csv(w, make, browser):
     answer(first, w.user_a, {keys[0]: "Bra", keys[1]: "12", keys[3]: "yes"})
     client = browser(w.reviewer_x)
     page = text_of(client.get(f"/handlaggare/begaranden/{first.request_id}"))
-    assert "Org A AB" in page and "Inskickad" in page and "Utkast" in page
+    assert "Org A AB" in page and "Inskickad" in page and "Inte inskickat ännu" in page
 
     listing = text_of(client.get("/handlaggare/begaranden?q=nöjdhet&status=oppna"))
     assert "Nöjdhet 2026" in listing

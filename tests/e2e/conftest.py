@@ -56,7 +56,7 @@ def start_gunicorn(
     env = {
         **os.environ,
         "PORTAL_ENV": "development",
-        "FORWARDED_PROXY_COUNT": "0",
+        "PORTAL_PROXY_HOPS": "0",
         "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
         "PORTAL_UPLOAD_TMP": str(tmp_path / "spool"),
         **env_extra,
