@@ -427,6 +427,8 @@ def publication(publication_id: int):
         if form.validate_on_submit():
             try:
                 workflow.withdraw_publication(publication, current_user, form.reason.data.strip())
+                # The withdrawn page shows no answers or files: neither may the index.
+                public_search.refresh(publication)
             except workflow.WorkflowError as exc:
                 db.session.rollback()
                 flash(str(exc.message), "error")

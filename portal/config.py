@@ -62,6 +62,8 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "RATELIMIT_HEADERS_ENABLED": True,
         # Explicit: Flask-Limiter otherwise inherits the previous app's setting.
         "RATELIMIT_ENABLED": True,
+        # Per client, shared by the search page, the feed and the open-data API.
+        "PUBLIC_RATE_LIMIT": env.get("PORTAL_PUBLIC_RATE_LIMIT", "120 per minute"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

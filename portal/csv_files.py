@@ -112,9 +112,11 @@ def cell(value, dialect: Dialect = EXCEL) -> str:
 
 
 def chunks(
-    header: Sequence, rows: Iterable[Sequence], dialect: Dialect = EXCEL, *, batch: int = BATCH
+    header: Sequence, rows: Iterable[Sequence], dialect: Dialect = EXCEL, *, batch: int = 0
 ) -> Iterator[str]:
-    """The file as text, the header first, then ``batch`` rows a chunk."""
+    """The file as text, the header first, then ``batch`` (default :data:`BATCH`) rows a
+    chunk."""
+    batch = batch or BATCH
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=dialect.delimiter, lineterminator=dialect.line_end)
     if dialect.byte_order_mark:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -35,8 +35,19 @@ def handle_http_error(error: HTTPException):
             "Formuläret hade gått ut eller saknade säkerhetskod. Ladda om sidan och försök igen."
         )
     if _wants_json():
-        return jsonify(error=str(message), status=code), code
-    return render_template("errors/error.html", code=code, message=message), code
+        response = jsonify(error=str(message), status=code)
+    else:
+        response = make_response(render_template("errors/error.html", code=code, message=message))
+    response.status_code = code
+    # The exception's own headers stay: Retry-After of a 429 (Flask-Limiter sets it after
+    # this handler), Allow of a 405.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    if code == 429:
+        # One client's refusal must never be served to another from a shared cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def handle_unexpected(error: Exception):

@@ -8,10 +8,14 @@ search_text), kept in sync by triggers on ``publication``, ranked with bm25.
 Both schema objects come from migration 0003_public_search; callers never see the
 difference.
 
-What is searched: :func:`index_text` builds ``Publication.search_text`` from
-everything public about a publication (answers, provider, committee, request,
-the text of its clean public documents). The staff side calls :func:`refresh`
-right after ``workflow.publish`` (and after editing a publication).
+What is searched: the publication's own title and summary, and
+``Publication.search_text``, which :func:`index_text` builds from exactly what the
+public page shows (answers as published or redacted, provider, committee, request,
+the text of the published files or of their redacted copies); never the
+submission's own title, unpublished answers or files. The staff side calls
+:func:`refresh` right after ``workflow.publish``, after withdrawing (the text of a
+withdrawn publication is empty) and after editing a publication; migration
+0009_public_index_public_text rebuilt the rows indexed before.
 
 Only published publications are ever returned; withdrawn ones stay in the
 index (their rows stay) and are filtered out by state.
@@ -37,6 +41,7 @@ from flask_babel import lazy_gettext as _l
 from portal.extensions import db
 from portal.models import (
     Committee,
+    FieldType,
     InformationRequest,
     Ownership,
     Provider,
@@ -1014,13 +1019,44 @@ def _flatten(value) -> Iterable[str]:
         yield str(value)
 
 
+# The columns of a measure that the publication page shows (templates/public/publication.html).
+SHOWN_MEASURE_KEYS = ("description", "owner", "due", "status", "done_on")
+
+
+def _shown_words(answer) -> Iterable[str]:
+    """The words of one public answer as its page shows them: a file answer by its
+    documents (indexed with their text, below), measures by the columns the table shows,
+    anything else as given."""
+    if answer.type == FieldType.FILE.value:
+        return
+    if answer.type == "measures" and answer.measures:
+        for measure in answer.measures:
+            yield from _flatten([measure.get(key) for key in SHOWN_MEASURE_KEYS])
+    elif answer.answered:
+        yield from _flatten(answer.raw)
+
+
 def index_text(publication: Publication) -> str:
-    """Everything public about ``publication`` that search should find, as one text.
+    """What the public page of ``publication`` shows, as one text for search.
+
+    The index holds only what the public can read, so that no query (a whole word, a
+    prefix, a phrase, an exclusion) can tell anything else: the facts of the page
+    (provider and its organisation number, committee and its code, service area,
+    registration number, the request answered), the public answers as the page lists them
+    (the chosen originals or the publisher's redacted wordings, see
+    :func:`portal.public.answers.public_answers`) and the published documents, each by the
+    name and text of its public file: the redacted copy where there is one, and only once
+    scanned clean. Never the submission's own title (the publisher writes the
+    publication's), unpublished answers or files, or the original of a redacted file.
+    A withdrawn publication's page shows none of it, so its text is empty.
 
     Title and summary are indexed from their own columns (with higher weight),
-    so they are not repeated here. Documents that are not scanned clean are left
-    out, as are answers that are not public.
+    so they are not repeated here.
     """
+    from portal.public.answers import public_answers
+
+    if publication.state != PublicationState.PUBLISHED:
+        return ""
     submission = publication.submission
     parts: list[str] = [
         submission.provider.name,
@@ -1028,18 +1064,17 @@ def index_text(publication: Publication) -> str:
         submission.committee.name,
         submission.committee.code,
         submission.registration_number or "",
-        submission.title,
     ]
     if submission.service_area is not None:
         parts.append(submission.service_area.name)
     request: InformationRequest | None = submission.request
     if request is not None:
         parts += [request.title, request.registration_number]
+    for answer in public_answers(publication):
+        if request is not None:
+            parts.append(answer.label)
+        parts.extend(_shown_words(answer))
     labels = {f.key: f.label for f in request.fields} if request is not None else {}
-    for key, value in shown_answers(publication).items():
-        if key in labels:
-            parts.append(labels[key])
-        parts.extend(_flatten(value))
     text = "\n".join(p for p in parts if p)
     for document in public_documents(publication):
         budget = MAX_INDEX_CHARS - len(text)

@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision = '0010_invitations'
-down_revision = '0008_totp_replay'  # TEMPORARY: 0009 not written yet
+down_revision = '0009_public_index_public_text'
 branch_labels = None
 depends_on = None
 

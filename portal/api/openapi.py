@@ -124,10 +124,25 @@ def _error(description: str) -> dict:
 NOT_MODIFIED = {"description": "The client's copy (If-None-Match / If-Modified-Since) is current."}
 BAD_REQUEST = _error("A parameter has a malformed value; `parameter` names it.")
 NOT_FOUND = _error("No such item.")
+TOO_MANY_REQUESTS = {
+    **_error(
+        "Too many requests from this client: the API, the search page and the feed share one "
+        "budget per client (PORTAL_PUBLIC_RATE_LIMIT, by default 120 a minute)."
+    ),
+    "headers": {
+        "Retry-After": {
+            "schema": {"type": "string"},
+            "description": "Seconds until the client may ask again.",
+        }
+    },
+}
 CSV = {
     "type": "string",
-    "description": "RFC 4180, UTF-8 with byte order mark; the header "
-    "row holds the same field names as the JSON.",
+    "description": "RFC 4180 (comma-separated, CRLF line ends), UTF-8 with byte order mark; "
+    "the header row holds the same field names as the JSON. A cell that a spreadsheet "
+    "program would run as a formula (its first character, after any spaces, is `=`, `+`, "
+    "`-`, `@` or a control character such as tab or CR, and it is not a plain number like "
+    "`-12`) starts with an added `'`.",
 }
 
 
@@ -661,6 +676,10 @@ PATHS = {
 
 
 def document() -> dict:
+    paths = deepcopy(PATHS)
+    for item in paths.values():
+        for operation in item.values():
+            operation["responses"]["429"] = deepcopy(TOO_MANY_REQUESTS)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -672,10 +691,11 @@ def document() -> dict:
                 "providers with their agreements. Only published material; withdrawn "
                 "publications answer 410. No key, no login. Responses carry ETag and "
                 "Last-Modified; send If-None-Match to get 304 when nothing changed. "
+                "Requests are limited per client (429 with Retry-After beyond the limit). "
                 "Dates are ISO 8601 in UTC."
             ),
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": deepcopy(PATHS),
+        "paths": paths,
         "components": {"schemas": deepcopy(SCHEMAS)},
     }

@@ -7,10 +7,11 @@ bp = Blueprint("public", __name__, cli_group="public")
 
 @bp.record_once
 def _setup(state) -> None:
-    from portal import search
+    from portal import rate_limits, search
 
     app = state.app
     search.init_app(app)
+    rate_limits.check_config(app)
 
 
 from portal.public import feeds, views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from portal.extensions import db
 from portal.models import Committee, Provider, Publication, ServiceArea
 from portal.public import bp
 from portal.public.caching import API_MAX_AGE, conditional
+from portal.rate_limits import public_search
 from portal.search import Filters, InvalidFilter
 from portal.urls import external_url
 
@@ -150,6 +151,7 @@ def _entry(feed: ET.Element, publication: Publication) -> None:
 
 
 @bp.get("/flode.atom")
+@public_search
 def feed():
     try:
         filters = search.parse_filters(request.args)

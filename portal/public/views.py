@@ -26,6 +26,7 @@ from portal.public import compare as comparing
 from portal.public.answers import is_report, public_answers
 from portal.public.caching import cached
 from portal.public.helpers import template_helpers
+from portal.rate_limits import public_search
 from portal.search import Filters, InvalidFilter
 from portal.urls import external_url
 
@@ -67,6 +68,7 @@ def index():
 
 
 @bp.get("/sok")
+@public_search
 @cached
 def search_page():
     filters, sort, page = _filters_or_400()

@@ -347,3 +347,49 @@ def test_other_organisations_invitations_are_out_of_reach(client, w, make):
         assert response.status_code == 404
     db.session.refresh(invitation)
     assert invitation.pending and invitation.times_sent == 1
+
+
+def test_migration_turns_old_invitations_into_rows(app_config, tmp_path):
+    """0010 gives each account invited the old way (no password, active) an invitation."""
+    from flask_migrate import upgrade
+
+    from portal import create_app
+
+    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(revision="0010_invitations-1")
+        rows = """
+        INSERT INTO provider (id, name, org_number, ownership, description)
+            VALUES (1, 'Org A AB', '556677-8899', 'private', '');
+        INSERT INTO "user" (id, email, name, password_hash, role, provider_id, active,
+                            session_version, created_at) VALUES
+            (1, 'chef@org-a.example', 'Chef', 'x', 'provider_admin', 1, 1, 1,
+             '2026-11-01 08:00:00+00:00'),
+            (2, 'Vantar@Org-A.example', 'Väntar', NULL, 'provider_user', 1, 1, 1,
+             '2026-11-02 08:00:00+00:00'),
+            (3, 'stoppad@org-a.example', '', NULL, 'provider_user', 1, 0, 1,
+             '2026-11-02 08:00:00+00:00');
+        INSERT INTO audit_event (at, actor_id, actor_email, ip, action, object_type,
+                                 object_id, detail) VALUES
+            ('2026-11-02 08:00:00+00:00', 1, 'chef@org-a.example', '', 'user.invite', 'user',
+             2, '{}'),
+            ('2026-11-05 08:00:00+00:00', 1, 'chef@org-a.example', '', 'user.invite_again',
+             'user', 2, '{}');
+        """
+        with db.engine.begin() as conn:
+            for statement in rows.split(";"):
+                if statement.strip():
+                    conn.execute(sa.text(statement))
+        upgrade()
+        (invitation,) = db.session.scalars(sa.select(Invitation)).all()
+        assert (invitation.email, invitation.name, invitation.role) == (
+            "vantar@org-a.example",
+            "Väntar",
+            Role.PROVIDER_USER,
+        )
+        assert invitation.user_id == 2 and invitation.invited_by_id == 1
+        assert invitation.pending and invitation.times_sent == 2
+        assert invitation.last_sent_at.day == 5 and invitation.created_at.day == 2
+        db.session.remove()
+        db.engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
-from portal.models import Finding, Role, SubmissionKind
+from portal.models import Finding, Invitation, Role, SubmissionKind
 from tests.conftest import text_of
 from tests.provider.conftest import valid_form
 
@@ -68,6 +68,10 @@ def scene(make, w, asked, client):
     db.session.commit()
     db.session.refresh(asked)
     admin_b = make.user(Role.PROVIDER_ADMIN, provider_=w.org_b)
+    invitation = Invitation(
+        provider=w.org_a, email="inbjuden@org-a.example", role=Role.PROVIDER_USER
+    )
+    db.session.add(invitation)
     db.session.commit()
     return SimpleNamespace(
         answer=asked,
@@ -77,6 +81,7 @@ def scene(make, w, asked, client):
         finding=finding,
         plan=plan,
         admin_b=admin_b,
+        invitation=invitation,
     )
 
 
@@ -115,7 +120,8 @@ def cross_org_posts(s, w) -> list[tuple[str, dict]]:
         (f"/utforare/atgardsplaner/ny?iakttagelse={s.finding.id}", {"action": "save"}),
         (f"/utforare/organisation/kollegor/{w.user_a.id}/inaktivera", {}),
         (f"/utforare/organisation/kollegor/{w.user_a.id}/aktivera", {}),
-        (f"/utforare/organisation/kollegor/{w.user_a.id}/ny-inbjudan", {}),
+        (f"/utforare/organisation/inbjudningar/{s.invitation.id}/skicka-igen", {}),
+        (f"/utforare/organisation/inbjudningar/{s.invitation.id}/aterkalla", {}),
     ]
 
 
@@ -199,12 +205,15 @@ def test_another_organisation_gets_404_on_every_route(client, w, scene):
     db.session.refresh(scene.own_draft)
     assert scene.own_draft.state == "draft" and scene.own_draft.versions == []
     assert w.user_a.active
+    db.session.refresh(scene.invitation)
+    assert scene.invitation.pending and scene.invitation.times_sent == 1
     # Org A's submissions never show up in org B's lists.
     for path in ("/utforare/", "/utforare/arenden"):
         page = text_of(client.get(path))
         assert "Fördröjd läkemedelsutdelning" not in page and "Påbörjad" not in page
     colleagues = text_of(client.get("/utforare/organisation"))
     assert w.user_a.email not in colleagues and w.admin_a.email not in colleagues
+    assert scene.invitation.email not in colleagues
 
 
 def test_another_organisations_agreement_cannot_be_reported_on(client, w, scene):

@@ -179,10 +179,10 @@ def test_sorting_by_links_without_javascript(client, setup):
     assert row_order(client.get(f"/jamfor/{request_id}?sort=nope")) == row_order(default)
 
 
-def read_csv(response) -> list[dict]:
+def read_csv(response, delimiter: str = ",") -> list[dict]:
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeff")
-    return list(csv.DictReader(io.StringIO(body[1:])))
+    return list(csv.DictReader(io.StringIO(body[1:]), delimiter=delimiter))
 
 
 def page_number(text: str) -> Decimal:
@@ -199,10 +199,11 @@ def test_csv_and_api_agree_with_the_page(client, setup):
     assert download.status_code == 200
     assert download.mimetype == "text/csv"
     assert "attachment" in download.headers["Content-Disposition"]
-    rows = {r["Utförare"]: r for r in read_csv(download)}
+    # For people: Swedish Excel (";" between fields, decimal comma).
+    rows = {r["Utförare"]: r for r in read_csv(download, delimiter=";")}
     assert set(rows) == set(page)
     assert rows["Org A AB"]["Antal brukare (personer)"] == "1420"
-    assert rows["Org B AB"]["Andel med undersköterskeexamen (%)"] == "65.5"
+    assert rows["Org B AB"]["Andel med undersköterskeexamen (%)"] == "65,5"
     assert rows["Org B AB"]["Ledningssystem finns"] == "Nej"
     assert rows["Kommunens hemtjänst"]["Status"] == "Ej besvarad"
     assert rows["Dröjsamma Omsorg AB"]["Status"] == "Ej publicerad"

@@ -100,9 +100,10 @@ def production_app(monkeypatch, app_config, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("PORTAL_SECRET_KEY", "a-long-random-production-secret-for-tests")
     monkeypatch.setenv("PORTAL_CLAMD_URL", "tcp://127.0.0.1:9")
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://insyn.test")  # its host is the trusted one
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
-    config = {k: v for k, v in app_config.items() if k not in ("TESTING", "CLAMD_URL")}
-    return create_app(config)
+    kept_from_environment = ("TESTING", "CLAMD_URL", "BASE_URL")
+    return create_app({k: v for k, v in app_config.items() if k not in kept_from_environment})
 
 
 def test_production_sends_hsts_and_secure_cookies(production_app, world):
