@@ -6,7 +6,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export PORTAL_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: help run test lint format translations system-packages clean
+.PHONY: help run run-full test lint format translations system-packages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,11 +26,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 translations: ## Compile the translation catalogues (English)
 	@if [ -d translations ]; then $(BIN)/pybabel compile -f -d translations >/dev/null; fi
 
-run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and serve on 127.0.0.1:$(PORT)
+# Links in mails, letters and feeds point at the port served, unless PORTAL_BASE_URL is
+# given. Only for these targets: `make test` keeps its own configuration.
+run run-full: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
+
+run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and serve on 127.0.0.1:$(PORT) (no virus scanner)
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load
-	@echo "Insyn: http://127.0.0.1:$(PORT)/"
+	@if [ -n "$$PORTAL_CLAMD_URL" ]; then $(BIN)/flask --app portal storage rescan --include-not-scanned || true; fi
+	@echo "Insyn: http://127.0.0.1:$(PORT)/ (links in mails and letters: $(PORTAL_BASE_URL)/)"
 	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
+
+run-full: $(VENV)/.installed-run ## Like run, with a local virus scanner (clamd), so that files can be published
+	sh scripts/with-clamd.sh $(MAKE) --no-print-directory run
 
 system-packages: ## Install the Debian packages the tests need (clamav-daemon, chromium)
 	sh scripts/ensure-system-packages.sh

@@ -25,7 +25,7 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import Agreement, Finding, Provider
 from portal.policy import Action
-from portal.workflow import state_label
+from portal.workflow import staff_state_label
 
 
 class FindingForm(FlaskForm):
@@ -153,7 +153,7 @@ def _findings_select():
 
 def _plan_status(finding: Finding) -> str:
     return ", ".join(
-        f"{p.registration_number or ''} {state_label(p.state)}".strip()
+        f"{p.registration_number or ''} {staff_state_label(p.state)}".strip()
         for p in finding.action_plans
     )
 

@@ -59,7 +59,7 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.policy import Action
-from portal.workflow import state_label
+from portal.workflow import staff_state_label
 
 MAX_FIELDS = 60
 RECIPIENTS = [
@@ -473,7 +473,7 @@ def _answers_csv(info_request: InformationRequest, submissions: list[Submission]
                 s.provider.name,
                 s.provider.org_number,
                 s.registration_number,
-                state_label(s.state),
+                staff_state_label(s.state),
                 s.deadline,
                 s.submitted_at,
                 *values,

@@ -32,6 +32,7 @@ from admin.pii_guard import Checked, check_file, check_text, unresolved
 from admin.scoping import my_committees
 from portal import audit, policy, workflow
 from portal import search as public_search
+from portal.attachments import UploadError, accept_upload
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -47,7 +48,6 @@ from portal.models import (
 )
 from portal.policy import Action
 from storage import takes_files
-from storage.uploads import UploadError, accept_upload
 
 PUBLISHABLE_STATES = (ReviewState.APPROVED, ReviewState.CLOSED)
 MAX_TITLE, MAX_SUMMARY, MAX_REASON = 300, 5000, 2000
@@ -331,6 +331,8 @@ def publish(submission_id: int):
                 for c in draft.files
                 if c.original.id in draft.file_ids
             ],
+            # The version whose answers and files were checked above is the one published.
+            version=draft.version,
         )
         public_search.refresh(publication)
     except workflow.WorkflowError as exc:
@@ -449,8 +451,8 @@ def publication(publication_id: int):
         )
         .order_by(AuditEvent.id)
     ).all()
-    version = publication.submission.latest_submitted
-    answers = {a.key: a for a in answers_of(publication.submission, version)}
+    # What is public: the answers of the version published, not of a later one.
+    answers = {a.key: a for a in answers_of(publication.submission, publication.version)}
     return render_template(
         "admin/publication.html",
         p=publication,

@@ -28,6 +28,7 @@ from admin.lists import (
 )
 from admin.scoping import in_my_committees, my_committees
 from portal import policy, workflow
+from portal.attachments import send_attachment, unavailable
 from portal.dates import today
 from portal.extensions import db
 from portal.models import (
@@ -40,8 +41,7 @@ from portal.models import (
     SubmissionKind,
 )
 from portal.policy import Action
-from portal.workflow import staff_state_label, state_label
-from storage.downloads import send_attachment, unavailable
+from portal.workflow import staff_state_label
 
 S = ReviewState
 WAITING_ON_PROVIDER = (S.DRAFT, S.CLARIFICATION_REQUESTED)
@@ -115,7 +115,7 @@ def _queue_row(s: Submission) -> list:
         s.provider.name,
         s.provider.org_number,
         s.committee.name,
-        state_label(s.state),
+        staff_state_label(s.state),
         s.issued_on,
         s.deadline,
         s.overdue(today()),

@@ -375,6 +375,7 @@ def seed(app, count: int, rng: random.Random) -> dict:
                 {
                     "id": sid,
                     "submission_id": sid,
+                    "version_id": sid,
                     "state": "withdrawn" if withdrawn else "published",
                     "title": title[:300],
                     "summary": summary,

@@ -3,8 +3,8 @@
 Not part of the portal and never deployed. It is the app from
 ``portal.create_app`` (so ``storage.init_app``, the spooling request class and
 the error handlers are the production ones) with one upload route that calls
-``storage.uploads.accept_upload`` and commits, and one download route that calls
-``storage.downloads.send_attachment`` — the pipeline the provider pages use,
+``portal.attachments.accept_upload`` and commits, and one download route that calls
+``portal.attachments.send_attachment`` — the pipeline the provider pages use,
 without login and forms in the way. Configuration: JSON in ``INSYN_BENCH_CONFIG``.
 """
 
@@ -19,11 +19,10 @@ import sys
 from flask import request
 
 from portal import create_app
+from portal.attachments import UploadError, accept_upload, send_attachment
 from portal.extensions import csrf, db
 from portal.models import Attachment
 from storage import takes_files
-from storage.downloads import send_attachment
-from storage.uploads import UploadError, accept_upload
 
 logging.basicConfig(stream=sys.stderr, format="%(name)s %(message)s")
 logging.getLogger("storage").setLevel(logging.INFO)  # per-upload timings into gunicorn.log

@@ -6,7 +6,16 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, abort, current_app, g, has_request_context, request, session
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    request,
+    send_from_directory,
+    session,
+)
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -15,7 +24,7 @@ import storage
 from portal import config as portal_config
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models.base import MAX_ID
-from portal.urls import url_with
+from portal.urls import this_page, url_with
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("sv", "en")
@@ -72,7 +81,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.globals["state_label"] = state_label
     app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["this_page"] = this_page
     app.jinja_env.globals["scanning_enabled"] = storage.scanning_enabled
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
     app.before_request(_make_csp_nonce)
     app.before_request(_remember_language)
     app.before_request(_refuse_nul)
@@ -88,6 +99,13 @@ class RecordIdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+def _favicon():
+    """Browsers and feed readers ask for ``/favicon.ico`` whatever the page links to."""
+    return send_from_directory(
+        current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400
+    )
 
 
 def _select_locale() -> str:

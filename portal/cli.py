@@ -113,7 +113,7 @@ def mail_retry():
 )
 def storage_rescan(include_not_scanned):
     """Scan quarantined files again; release the clean ones, remove the infected ones."""
-    from storage.uploads import rescan
+    from portal.attachments import rescan
 
     try:
         report = rescan(include_not_scanned=include_not_scanned)
@@ -143,7 +143,7 @@ def storage_rescan(include_not_scanned):
 )
 def storage_reconcile(delete):
     """List objects with no row, rows with no object and unfinished uploads."""
-    from storage.uploads import reconcile
+    from portal.attachments import reconcile
 
     report = reconcile(delete=delete)
     click.echo(
@@ -177,7 +177,7 @@ requests_cli = AppGroup("requests", help="Information requests.")
 @click.option("--dry-run", is_flag=True, help="Only show what would be issued.")
 def requests_schedule(on, dry_run):
     """Issue the next occurrence of recurring requests that are due (safe from cron)."""
-    from admin.schedule import schedule_recurring
+    from portal.schedule import schedule_recurring
 
     result = schedule_recurring(on.date() if on else None, dry_run=dry_run)
     verb = "would issue" if dry_run else "issued"

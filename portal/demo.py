@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from portal import workflow
+from portal import search, workflow
 from portal.auth.passwords import hash_password
 from portal.dates import today
 from portal.extensions import db
@@ -296,7 +296,7 @@ def _scenario(committees, areas, providers, users) -> None:
         ],
     )
     workflow.approve(omsorg, reviewer, "Komplett redovisning.")
-    workflow.publish(
+    _publish(
         omsorg,
         publisher,
         title=f"Kvalitetsredovisning hemtjänst {today().year}: Omsorgshuset",
@@ -412,7 +412,7 @@ def _scenario(committees, areas, providers, users) -> None:
     workflow.submit(plan, omar)
     workflow.approve(plan, reviewer)
 
-    workflow.publish(
+    mistake = _publish(
         deviation,
         publisher,
         title="Avvikelse: fördröjd läkemedelsutdelning",
@@ -420,12 +420,10 @@ def _scenario(committees, areas, providers, users) -> None:
         answer_keys=[],
         documents=[],
     )
-    withdrawn = deviation.id
     workflow.withdraw_publication(
-        db.session.scalar(sa.select(Publication).filter_by(submission_id=withdrawn)),
-        publisher,
-        "Publicerades av misstag innan åtgärdsplanen var klar.",
+        mistake, publisher, "Publicerades av misstag innan åtgärdsplanen var klar."
     )
+    search.refresh(mistake)
 
     old_plan = _report(
         SubmissionKind.ACTION_PLAN,
@@ -452,7 +450,7 @@ def _scenario(committees, areas, providers, users) -> None:
     workflow.submit(old_plan, omar)
     workflow.approve(old_plan, reviewer)
     workflow.close(old_plan, reviewer, "Effekten följd upp vid besök.")
-    workflow.publish(
+    _publish(
         old_plan,
         publisher,
         title="Åtgärdsplan: fallprevention på Solgården",
@@ -493,6 +491,13 @@ def _scenario(committees, areas, providers, users) -> None:
         vagvisarna,
     )
     workflow.withdraw(draft, vagvisarna)
+
+
+def _publish(submission: Submission, publisher: User, **values) -> Publication:
+    """Publish and index, as the staff publish page does: search finds the demo's answers."""
+    publication = workflow.publish(submission, publisher, **values)
+    search.refresh(publication)
+    return publication
 
 
 def _report(kind, committee, provider, title, user, **links) -> Submission:

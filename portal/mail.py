@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import sys
 import threading
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from portal.models.base import utcnow
 
 log = logging.getLogger(__name__)
 SMTP_TIMEOUT = 10
+_console = threading.Lock()
 
 
 def queue(recipient: str, subject: str, template: str, **context) -> OutboundMail:
@@ -107,8 +109,12 @@ def deliver(condition=None) -> tuple[int, int]:
 def _send(mail: OutboundMail) -> None:
     url = current_app.config["SMTP_URL"]
     if not url:
-        # Embedded default: no mail server, the mail goes to the log.
+        # Embedded default: no mail server. In development every mail is printed where
+        # ``make run`` shows it (invitation and reset links are otherwise unreachable);
+        # in production it only goes to the log.
         log.info("mail to %s: %s\n%s", mail.recipient, mail.subject, mail.body)
+        if current_app.config.get("PORTAL_ENV", "development") != "production":
+            print_to_console(mail)
         return
     parts = urlsplit(url)
     message = EmailMessage()
@@ -122,3 +128,24 @@ def _send(mail: OutboundMail) -> None:
             smtp.starttls()
             smtp.login(parts.username, parts.password or "")
         smtp.send_message(message)
+
+
+def print_to_console(mail: OutboundMail) -> None:
+    """Write ``mail`` to standard output, framed so it stands out from the request log."""
+    rule = "=" * 78
+    text = "\n".join(
+        [
+            "",
+            rule,
+            "E-MAIL (development: not sent, PORTAL_SMTP_URL is not set)",
+            f"To:      {mail.recipient}",
+            f"Subject: {mail.subject}",
+            "-" * 78,
+            mail.body.rstrip(),
+            rule,
+            "",
+        ]
+    )
+    with _console:  # mails sent from background threads do not interleave
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()

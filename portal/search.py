@@ -10,11 +10,11 @@ difference.
 
 What is searched: the publication's own title and summary, and
 ``Publication.search_text``, which :func:`index_text` builds from exactly what the
-public page shows (answers as published or redacted, provider, committee, request,
-the text of the published files or of their redacted copies); never the
-submission's own title, unpublished answers or files. The staff side calls
-:func:`refresh` right after ``workflow.publish``, after withdrawing (the text of a
-withdrawn publication is empty) and after editing a publication; migration
+public page shows (answers of the version published, as chosen or redacted, provider,
+committee, request, the text of the published files or of their redacted copies); never
+the submission's own title, unpublished answers or files, or a later version's answers.
+The staff side calls :func:`refresh` right after ``workflow.publish``, after withdrawing
+(the text of a withdrawn publication is empty) and after editing a publication; migration
 0009_public_index_public_text rebuilt the rows indexed before.
 
 Only published publications are ever returned; withdrawn ones stay in the
@@ -83,7 +83,7 @@ def get_or_404(model, ident: int):
 def publication_or_404(ident: int) -> Publication:
     """The publication with everything its page and its API entry show, in one query
     instead of one per relation (submission, provider, committee, service area, request
-    and its fields, versions, documents and their files); or a 404."""
+    and its fields, the version published, documents and their files); or a 404."""
     from flask import abort
 
     if not 1 <= ident <= MAX_ID:
@@ -99,9 +99,9 @@ def publication_or_404(ident: int) -> Publication:
                     joined(Submission.provider),
                     joined(Submission.committee),
                     joined(Submission.service_area),
-                    joined(Submission.versions),
                     joined(Submission.request).joinedload(InformationRequest.fields),
                 ),
+                joined(Publication.version),
                 joined(Publication.documents).options(
                     joined(PublishedDocument.attachment), joined(PublishedDocument.redacted)
                 ),
@@ -988,14 +988,16 @@ def last_modified() -> datetime | None:
 
 
 def approved_answers(publication: Publication) -> dict:
-    """The answers of the version that was approved (the last submitted one)."""
-    versions = publication.submission.submitted_versions
-    return dict(versions[-1].answers or {}) if versions else {}
+    """The answers of the version the publisher checked and published (pinned by the
+    publication): never those of a later version, such as an action plan's progress
+    report, which no publisher has seen."""
+    return dict(publication.version.answers or {})
 
 
 def shown_answers(publication: Publication) -> dict:
-    """The answers the public may see, {key: value}: the chosen originals of the approved
-    version and, in their place, the publisher's redacted wordings."""
+    """The chosen originals of the published version and, in their place, the publisher's
+    redacted wordings, {key: value}. Raw material of
+    :func:`portal.public.answers.public_answers`, which decides what the public sees."""
     from portal.models.publication import public_answers
 
     return public_answers(publication, approved_answers(publication))
@@ -1019,7 +1021,9 @@ def _flatten(value) -> Iterable[str]:
         yield str(value)
 
 
-# The columns of a measure that the publication page shows (templates/public/publication.html).
+# The columns of a measure that the publication page shows (templates/public/publication.html)
+# and the API gives (portal.public.answers.Answer.measures); nothing else of a measure is
+# public (its ``evidence`` is an internal attachment id).
 SHOWN_MEASURE_KEYS = ("description", "owner", "due", "status", "done_on")
 
 
@@ -1031,7 +1035,7 @@ def _shown_words(answer) -> Iterable[str]:
         return
     if answer.type == "measures" and answer.measures:
         for measure in answer.measures:
-            yield from _flatten([measure.get(key) for key in SHOWN_MEASURE_KEYS])
+            yield from _flatten(list(measure.values()))
     elif answer.answered:
         yield from _flatten(answer.raw)
 

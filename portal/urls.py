@@ -6,12 +6,13 @@
   reads it, is followed only when it stays on this site.
 - :func:`url_with`: this page with other query arguments, carrying only plain query
   names (never ``url_for``'s own ``_external``/``_scheme``/``_anchor``).
+- :func:`this_page`: this page as a ``next`` parameter, to come back to.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, request, url_for
 
@@ -70,3 +71,15 @@ def url_with(**changes) -> str:
         else:
             args[key] = str(value)
     return url_for(request.endpoint, **view_args, **args)
+
+
+# Query arguments that belong to one post of a form, not to the page.
+_ONE_POST_ONLY = {"upload_token"}
+
+
+def this_page() -> str:
+    """This page's path and query, to come back to (a ``next`` parameter): without the bare
+    ``?`` that ``request.full_path`` ends in when there is no query, and without the upload
+    token of a form post (the address of a form shown again after a post carries it)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in _ONE_POST_ONLY]
+    return request.path + (f"?{urlencode(args)}" if args else "")

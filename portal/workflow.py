@@ -290,6 +290,25 @@ def extend_request_deadline(
     return extended
 
 
+def action_plan_title(*, agreement=None, deviation: Submission | None = None) -> str:
+    """What an action plan is for, as its title says it: for a deviation report, or after
+    the municipality's follow-up of an agreement (never a bare "Åtgärdsplan: AVT-1")."""
+    if deviation is not None:
+        title = _l(
+            "Åtgärdsplan för avvikelsen ”%(title)s” (%(number)s)",
+            title=deviation.title,
+            number=deviation.registration_number or "",
+        )
+    else:
+        title = _l(
+            "Åtgärdsplan efter uppföljning av avtal %(reference)s (%(area)s, %(provider)s)",
+            reference=agreement.reference,
+            area=agreement.service_area.name,
+            provider=agreement.provider.name,
+        )
+    return str(title)[:300]
+
+
 def record_finding(finding: Finding, actor: User) -> Submission | None:
     """Record staff's finding on an agreement; a required action plan becomes a request.
 
@@ -315,7 +334,7 @@ def record_finding(finding: Finding, actor: User) -> Submission | None:
             agreement=agreement,
             service_area_id=agreement.service_area_id,
             finding=finding,
-            title=str(_l("Åtgärdsplan: %(reference)s", reference=agreement.reference)),
+            title=action_plan_title(agreement=agreement),
             issued_on=today(),
             deadline=finding.action_plan_due,
             created_by_id=actor.id,
@@ -501,8 +520,15 @@ def publish(
     documents: list[PublishedDocument],
     search_text: str = "",
     redacted_answers: dict[str, str] | None = None,
+    version: SubmissionVersion | None = None,
 ) -> Publication:
-    """Make the chosen parts of an approved submission public."""
+    """Make the chosen parts of an approved submission public.
+
+    The publication pins ``version``: the submitted version the publisher checked (by
+    default the newest submitted one). The public reads that version only, so a later
+    version (an action plan's progress report) is never public without a new decision;
+    a submission is published once.
+    """
     submission = _lock(submission)
     if not policy.can(actor, Action.PUBLISH, submission):
         raise IllegalTransition(_l("Du har inte behörighet att publicera."))
@@ -510,8 +536,16 @@ def publish(
         raise IllegalTransition(_l("Bara godkända ärenden kan publiceras."))
     if db.session.query(Publication.id).filter_by(submission_id=submission.id).first():
         raise IllegalTransition(_l("Ärendet är redan publicerat."))
+    if version is None:
+        version = submission.latest_submitted
+    if version is None or version.submission is not submission or version.submitted_at is None:
+        raise WorkflowError(_l("Bara en inskickad version av ärendet kan publiceras."))
+    # The files are those of the version published, nothing of another version.
+    if any(d.attachment.version is not version for d in documents):
+        raise WorkflowError(_l("Publicerade filer måste höra till versionen som publiceras."))
     publication = Publication(
         submission=submission,
+        version=version,
         title=title,
         summary=summary,
         answer_keys=list(answer_keys),
@@ -527,6 +561,7 @@ def publish(
         publication,
         actor=actor,
         submission=submission.id,
+        version=version.number,
         documents=[d.public_file.id for d in documents],
     )
     _flush()

@@ -1,8 +1,10 @@
 """File layer: object store, virus scanner, upload pipeline and downloads.
 
-The app calls :func:`init_app` once; pages use :func:`storage.uploads.accept_upload`
-and :func:`storage.downloads.send_attachment`; the CLI uses
-:func:`storage.uploads.rescan` and :func:`storage.uploads.reconcile`.
+The ground floor: pure file handling that imports nothing of ``portal`` (no models,
+database session, mail or audit; ``tests/test_layering.py`` walks the imports). The app
+calls :func:`init_app` once; :mod:`portal.attachments` makes attachment rows of what
+:func:`storage.uploads.store_upload` stored and serves them with
+:func:`storage.downloads.send_object`.
 """
 
 from __future__ import annotations

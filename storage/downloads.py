@@ -1,6 +1,8 @@
-"""Streaming downloads of attachments: ranges, validators and safe headers.
+"""Streaming downloads of stored objects: ranges, validators and safe headers.
 
-Access is not checked here: the caller asks the policy module first.
+Knows nothing of attachment rows: :func:`portal.attachments.send_attachment` refuses a
+file still in quarantine or found infected and passes the row's metadata to
+:func:`send_object`. Access is not checked here: the caller asks the policy module first.
 """
 
 from __future__ import annotations
@@ -8,9 +10,8 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import quote
 
-from flask import Response, abort, request
+from flask import Response, request
 
-from portal.models import Attachment
 from storage import current_store
 from storage.names import safe_display_name
 
@@ -29,21 +30,6 @@ _MARKUP = {
 }
 _RFC5987_SAFE = "!#$&+-.^_`|~"
 DOWNLOAD_CHUNK = 1024 * 1024  # fewer, larger writes: the worker's CPU, not memory, is the limit
-
-PENDING_MESSAGE = "Filen väntar på virusgenomsökning och kan inte hämtas ännu. Försök igen senare."
-INFECTED_MESSAGE = (
-    "Filen är borttagen: viruskontrollen hittade skadlig kod i den. "
-    "Den som laddade upp filen har fått besked."
-)
-
-
-def unavailable(attachment: Attachment) -> tuple[int, str] | None:
-    """Why ``attachment`` cannot be served, as (status, message), or None when it can."""
-    if attachment.infected:
-        return 410, INFECTED_MESSAGE
-    if not attachment.released:
-        return 409, PENDING_MESSAGE
-    return None
 
 
 def never_inline(content_type: str) -> bool:
@@ -69,21 +55,27 @@ def content_disposition(disposition: str, filename: str) -> str:
     )
 
 
-def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response:
-    """Stream ``attachment`` to the client with Range, ETag and conditional-GET support.
+def send_object(
+    key: str,
+    *,
+    size: int,
+    etag: str,
+    content_type: str,
+    filename: str,
+    inline: bool = False,
+) -> Response:
+    """Stream the object ``key`` with Range, ETag and conditional-GET support.
 
-    A file still waiting in quarantine is never served (409), nor one found infected (410).
+    ``size``, ``etag`` (the content's sha256) and ``content_type`` are the caller's record
+    of the object; ``filename`` is offered to the browser. Only the types of
+    :data:`INLINE_SAFE` are shown in the page, and only when ``inline`` asks for it.
     """
-    refused = unavailable(attachment)
-    if refused:
-        abort(refused[0], description=refused[1])
-    etag = attachment.sha256
-    content_type = attachment.content_type or "application/octet-stream"
+    content_type = content_type or "application/octet-stream"
     base_type = content_type.split(";", 1)[0].strip().lower()
     show_inline = inline and base_type in INLINE_SAFE and not never_inline(content_type)
     headers = {
         "Content-Disposition": content_disposition(
-            "inline" if show_inline else "attachment", attachment.display_name
+            "inline" if show_inline else "attachment", filename
         ),
         "X-Content-Type-Options": "nosniff",
         "Accept-Ranges": "bytes",
@@ -98,7 +90,6 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
         response.set_etag(etag)
         return response
 
-    size = attachment.size
     status, offset, length = 200, 0, size
     wanted = request.range
     if_range = request.if_range
@@ -116,7 +107,7 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
         status, length = 206, stop - offset
         headers["Content-Range"] = f"bytes {offset}-{stop - 1}/{size}"
 
-    stream = current_store().get(attachment.storage_key, offset, length)
+    stream = current_store().get(key, offset, length)
     stream.chunk_size = DOWNLOAD_CHUNK
     response = Response(
         stream, status=status, headers=headers, content_type=content_type, direct_passthrough=True

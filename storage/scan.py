@@ -1,10 +1,12 @@
-"""Virus scanning with clamd over INSTREAM.
+"""Virus scanning with clamd: PING, VERSION and INSTREAM over its socket protocol.
 
-Uses the ``clamd`` package's socket classes for connecting and for simple
-commands, but streams the data itself: the package sends 1 KiB chunks with
-``send`` (not ``sendall``), sets its timeout only after ``connect`` and lets
-BrokenPipe/ConnectionReset escape when clamd cuts a stream at StreamMaxLength.
-Every answer other than an exact ``stream: OK`` is *not clean*.
+The project keeps its own small client and does not use the ``clamd`` package. That
+package sends INSTREAM in 1 KiB chunks with ``send`` (not ``sendall``), sets its socket
+timeout only after ``connect`` (a dead peer hangs the caller) and lets BrokenPipe and
+ConnectionReset escape when clamd cuts a stream at StreamMaxLength; using it meant
+overriding its private methods, which ties us to its internals. The protocol needed here
+is three z-commands (a NUL-terminated command, a NUL-terminated reply), so it lives here
+in full. Every answer other than an exact ``stream: OK`` is *not clean*.
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import time
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlsplit
-
-import clamd
 
 _CHUNK = 1024 * 1024
 
@@ -48,58 +48,21 @@ class ScannerUnavailable(Exception):
     """clamd did not answer a ping."""
 
 
-class _Connect:
-    """Mixin: apply the timeout before ``connect``, so a dead peer cannot hang us."""
-
-    timeout: float | None
-
-    def _make_socket(self) -> socket.socket:
-        raise NotImplementedError
-
-    def _address(self):
-        raise NotImplementedError
-
-    def _init_socket(self) -> None:
-        self.clamd_socket = self._make_socket()
-        try:
-            self.clamd_socket.settimeout(self.timeout)
-            self.clamd_socket.connect(self._address())
-        except OSError as exc:
-            self.clamd_socket.close()
-            raise clamd.ConnectionError(self._error_message(exc)) from exc
-
-
-class _UnixSocket(_Connect, clamd.ClamdUnixSocket):
-    def _make_socket(self) -> socket.socket:
-        return socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-
-    def _address(self):
-        return self.unix_socket
-
-
-class _NetworkSocket(_Connect, clamd.ClamdNetworkSocket):
-    def _make_socket(self) -> socket.socket:
-        return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-
-    def _address(self):
-        return (self.host, self.port)
-
-
 class Scanner:
     """clamd at ``unix:///path/clamd.sock`` or ``tcp://host:3310``; safe to share between threads.
 
     ``timeout`` bounds every single wait: connecting, each chunk sent, and the
     verdict after the last chunk (clamd scans only once it has the whole stream).
+    Every command uses a connection of its own.
     """
 
     def __init__(self, url: str, timeout: float = 60.0):
         parts = urlsplit(url)
         if parts.scheme == "unix" and (parts.path or parts.netloc):
-            path = parts.path or parts.netloc
-            self._connection = lambda: _UnixSocket(path=path, timeout=timeout)
+            self._family, self._address = socket.AF_UNIX, parts.path or parts.netloc
         elif parts.scheme == "tcp":
-            host, port = parts.hostname or "127.0.0.1", parts.port or 3310
-            self._connection = lambda: _NetworkSocket(host=host, port=port, timeout=timeout)
+            self._family = socket.AF_INET
+            self._address = (parts.hostname or "127.0.0.1", parts.port or 3310)
         else:
             raise ValueError(f"CLAMD_URL must be unix:///path or tcp://host:port, not {url!r}")
         self.url = url
@@ -108,20 +71,42 @@ class Scanner:
     def __repr__(self) -> str:
         return f"Scanner({self.url!r})"
 
+    def _connect(self) -> socket.socket:
+        """A new connection, its timeout set before ``connect``: a dead peer cannot hang us."""
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self._address)
+        except OSError as exc:
+            sock.close()
+            raise ScannerUnavailable(f"cannot connect to clamd at {self.url}: {exc}") from exc
+        return sock
+
+    def _command(self, name: str) -> str:
+        """Send ``z<name>`` and return clamd's reply; :class:`ScannerUnavailable` on any fault."""
+        sock = self._connect()
+        try:
+            try:
+                sock.sendall(b"z" + name.encode("ascii") + b"\0")
+            except OSError as exc:
+                raise ScannerUnavailable(f"clamd: {name} not sent ({exc})") from exc
+            reply = _read_reply(sock, time.monotonic() + self.timeout)
+        finally:
+            sock.close()
+        if not reply:
+            raise ScannerUnavailable(f"clamd gave no answer to {name} in time")
+        if reply.endswith("ERROR"):
+            raise ScannerUnavailable(reply.removesuffix("ERROR").strip() or f"{name} failed")
+        return reply
+
     def ping(self) -> None:
         """Raise :class:`ScannerUnavailable` unless clamd answers PONG."""
-        try:
-            answer = self._connection().ping()
-        except (clamd.ClamdError, OSError) as exc:
-            raise ScannerUnavailable(str(exc) or type(exc).__name__) from exc
+        answer = self._command("PING")
         if answer != "PONG":
             raise ScannerUnavailable(f"unexpected answer to PING: {answer!r}")
 
     def version(self) -> str:
-        try:
-            return self._connection().version()
-        except (clamd.ClamdError, OSError) as exc:
-            raise ScannerUnavailable(str(exc) or type(exc).__name__) from exc
+        return self._command("VERSION")
 
     def scan_file(self, path: str | os.PathLike) -> ScanResult:
         with open(path, "rb") as stream:
@@ -129,12 +114,10 @@ class Scanner:
 
     def scan_stream(self, stream: BinaryIO) -> ScanResult:
         """Stream ``stream`` to clamd and return its verdict; never raises for clamd's faults."""
-        conn = self._connection()  # one per scan: the package keeps its socket on self
         try:
-            conn._init_socket()
-        except clamd.ConnectionError as exc:
+            sock = self._connect()
+        except ScannerUnavailable as exc:
             return ScanResult(ScanOutcome.UNAVAILABLE, reason=str(exc))
-        sock: socket.socket = conn.clamd_socket
         try:
             try:
                 sock.sendall(b"zINSTREAM\0")

@@ -30,10 +30,17 @@ def size_text(limit: int) -> str:
 
 
 class FileTooLarge(RequestEntityTooLarge):
-    """413 with a message for the user (the error pages show ``user_message``)."""
+    """413 with a message for the user (the error pages show ``user_message``).
 
-    def __init__(self, limit: int):
+    Raised for a request body, it carries the form's other fields (``form``) and the names
+    of the file inputs whose file was too large (``fields``), so that the page can be shown
+    again with what the user wrote and the message next to the file.
+    """
+
+    def __init__(self, limit: int, form=None, fields: tuple[str, ...] = ()):
         self.limit = limit
+        self.form = form
+        self.fields = tuple(fields)
         self.user_message = (
             f"Filen är för stor. Den största fil som kan tas emot är {size_text(limit)}. "
             "Dela upp innehållet i flera filer eller minska filen (till exempel genom att "
@@ -165,6 +172,24 @@ class SpoolFile:
         return iter(self._file)
 
 
+class _BodyPart(SpoolFile):
+    """A file part of a request body. Past the limit the file is refused (and deleted), but
+    the rest of the part is read into nothing, so that the fields after it are still read."""
+
+    refused = False
+
+    def write(self, data: bytes) -> int:
+        if not self.refused:
+            try:
+                return super().write(data)
+            except FileTooLarge:
+                self.refused = True  # super() closed, and so deleted, the file
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return 0 if self.refused else super().seek(offset, whence)
+
+
 def spool_stream(stream: BinaryIO, directory: str | os.PathLike, limit: int | None) -> SpoolFile:
     """Copy ``stream`` into a new :class:`SpoolFile` (for files that did not come through
     :class:`SpoolingRequest`). Raises :class:`FileTooLarge` past ``limit``."""
@@ -223,7 +248,7 @@ class SpoolingRequest(Request):
         self, total_content_length, content_type, filename=None, content_length=None
     ):
         config = current_app.config
-        return SpoolFile(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
+        return _BodyPart(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
 
     def _load_form_data(self) -> None:
         try:
@@ -239,6 +264,14 @@ class SpoolingRequest(Request):
             raise FormTooLarge(
                 config["MAX_UPLOAD_BYTES"], config.get("MAX_FILES_PER_REQUEST") or 1
             ) from exc
+        files = list(self.files.items(multi=True))
+        refused = [name for name, file in files if getattr(file.stream, "refused", False)]
+        if refused:
+            # Nothing of the request is kept: the other files go too.
+            for _name, file in files:
+                file.close()
+            self.__dict__["files"] = self.parameter_storage_class()
+            raise FileTooLarge(current_app.config["MAX_UPLOAD_BYTES"], self.form, refused)
 
 
 def remove_stale_spool_files(directory: str | os.PathLike, older_than: float = 86400) -> int:

@@ -185,7 +185,7 @@ def answered(
 
     from werkzeug.datastructures import FileStorage
 
-    from storage.uploads import accept_upload
+    from portal.attachments import accept_upload
 
     author = author or user(Role.PROVIDER_USER, provider_=submission.provider)
     draft = workflow.save_draft(submission, author, answers or {})

@@ -279,8 +279,9 @@ SCHEMAS = {
             "unit": _nullable({"type": "string"}),
             "value": {
                 "description": "number for number and percentage, boolean for yes_no, "
-                "ISO date for date, text otherwise, a list of measures for measures, "
-                "null when not answered."
+                "ISO date for date, text otherwise, null when not answered; for measures "
+                "a list of objects with the columns of the publication page: description, "
+                "owner, due (ISO date), status (planned, in_progress, done), done_on."
             },
             "documents": {
                 "type": "array",

@@ -12,6 +12,7 @@ from portal import audit
 from portal.extensions import db, login_manager
 from portal.models import Setting, User
 from portal.models.base import utcnow
+from portal.urls import this_page
 
 
 @login_manager.user_loader
@@ -82,7 +83,7 @@ def enforce_session_rules():
         logout_user()
         session.clear()
         flash(_("Du har loggats ut eftersom sessionen gick ut. Logga in igen."), "info")
-        return redirect(url_for("auth.login", next=request.full_path))
+        return redirect(url_for("auth.login", next=this_page()))
     session["seen_at"] = int(time.time())
     exempt = {"auth.totp_setup", "auth.logout", "static"}
     if (

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
-from portal.models.submission import Attachment, Submission
+from portal.models.submission import Attachment, Submission, SubmissionVersion
 
 
 class PublicationState(enum.StrEnum):
@@ -26,7 +26,10 @@ class Publication(db.Model):
     )
     title: Mapped[str] = mapped_column(sa.String(300))
     summary: Mapped[str] = mapped_column(sa.Text, default="")
-    # Keys of the answers (of the approved version) that are public.
+    # The version the publisher checked and published: the public reads its answers only,
+    # never a later one (an action plan's progress reports are versions no publisher saw).
+    version_id: Mapped[int] = mapped_column(sa.ForeignKey("submission_version.id"), index=True)
+    # Keys of the answers (of ``version``) that are public.
     answer_keys: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Titles, summary, public answers and document text: what full-text search reads.
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
@@ -40,6 +43,7 @@ class Publication(db.Model):
     redacted_answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     submission: Mapped[Submission] = relationship()
+    version: Mapped[SubmissionVersion] = relationship()
     documents: Mapped[list[PublishedDocument]] = relationship(
         back_populates="publication", cascade="all, delete-orphan", order_by="PublishedDocument.id"
     )

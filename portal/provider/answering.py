@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from portal import policy, workflow
+from portal.errors import Refusal, shows_form_on_refusal
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -32,7 +33,7 @@ from portal.models import (
 )
 from portal.policy import Action
 from portal.provider import bp
-from portal.provider.answers import kind_label, measures_of
+from portal.provider.answers import measures_of
 from portal.provider.forms import (
     MEASURE_ROWS_EMPTY,
     Posted,
@@ -144,26 +145,30 @@ def _error_items(sheet: Sheet, errors: dict[str, str]) -> list[tuple[str, str, s
         elif key == "note":
             items.append(("note", _("Kommentar"), message))
         elif key == "measures":
-            items.append(("atgarder", _("Åtgärder"), message))
+            items.append(("atgarder", _("Planens åtgärder"), message))
+        elif key == "form":
+            items.append(("svar", _("Det ni skickade"), message))
         else:
             items.append((f"fld-{key}", labels.get(key, key), message))
     return items
 
 
 def _heading(sheet: Sheet, submission: Submission | None, kind: SubmissionKind) -> str:
+    """What the page is for, in words of its own (the kind is not repeated as a heading)."""
     if sheet.progress_only:
         return _("Rapportera framsteg")
     if submission is not None and submission.state == S.CLARIFICATION_REQUESTED:
-        return _("Komplettera")
-    if submission is None:
         if kind == SubmissionKind.DEVIATION_REPORT:
-            return _("Rapportera en avvikelse")
-        return _("Ny åtgärdsplan")
-    if submission.request is not None:
+            return _("Komplettera avvikelserapporten")
+        if kind == SubmissionKind.ACTION_PLAN:
+            return _("Komplettera åtgärdsplanen")
+        return _("Komplettera svaret")
+    if submission is not None and submission.request is not None:
         return _("Svara på begäran")
-    if kind == SubmissionKind.ACTION_PLAN and submission.deadline is not None:
-        return _("Lämna åtgärdsplan")
-    return kind_label(kind)
+    asked = submission is not None and submission.deadline is not None
+    if kind == SubmissionKind.DEVIATION_REPORT:
+        return _("Lämna avvikelserapport") if asked else _("Rapportera en avvikelse")
+    return _("Lämna åtgärdsplan") if asked else _("Ny åtgärdsplan")
 
 
 def _render(
@@ -177,8 +182,10 @@ def _render(
     extra_rows: int = 0,
     new_kind: SubmissionKind | None = None,
     basis=None,
+    errors: dict[str, str] | None = None,
+    lock_version: int | None = None,
 ):
-    errors = outcome.evaluation.errors if outcome else {}
+    errors = {**(outcome.evaluation.errors if outcome else {}), **(errors or {})}
     draft = outcome.draft if outcome else None
     source = draft or ((submission.current_draft or submission.latest) if submission else None)
     files: dict[str, list] = {}
@@ -214,6 +221,7 @@ def _render(
         new_kind=new_kind,
         basis=basis,
         draft=draft_version,
+        lock_version=lock_version,
         draft_editor=db.session.get(User, draft_version.updated_by_id)
         if draft_version is not None and draft_version.updated_by_id
         else None,
@@ -320,8 +328,103 @@ def _save(submission: Submission, sheet: Sheet, posted: Posted):
     return _after_save(submission, sheet, posted, outcome)
 
 
+# A body refused while it was read (413) -------------------------------------------------
+# portal/errors.py decides that the form is shown again; these show it, with what the user
+# wrote when the body could be read, and the message next to the file that was too large.
+
+_EVIDENCE_INPUT = re.compile(r"m-\d+-evidence")
+
+
+def _refusal_errors(sheet: Sheet, refusal: Refusal) -> dict[str, str]:
+    inputs = {s.key for s in sheet.file_specs}
+    fields = [f for f in refusal.fields if f in inputs or _EVIDENCE_INPUT.fullmatch(f)]
+    if not fields:  # the body could not be read: by the first file field, or atop the form
+        fields = [sheet.file_specs[0].key if sheet.file_specs else "form"]
+    return dict.fromkeys(fields, refusal.message)
+
+
+def _refusal_notice(refusal: Refusal, *, new: bool) -> None:
+    if refusal.form is not None:
+        message = _(
+            "Inget är sparat. Det ni skrev står kvar nedan, men filerna behöver väljas igen."
+        )
+    elif new:
+        message = _("Inget av det ni skickade kunde tas emot, så inget är sparat. Fyll i igen.")
+    else:
+        message = _(
+            "Inget av det ni skickade kunde tas emot, så inget är sparat. Nedan står det som "
+            "senast sparades; fyll i det ni hade ändrat igen."
+        )
+    flash(message, "warning")
+
+
+def _answer_again(refusal: Refusal):
+    policy.require(Action.ANSWER)
+    submission = policy.load(Submission, request.view_args["submission_id"], Action.ANSWER)
+    if not open_for_answer(submission):
+        return None
+    sheet = sheet_for(submission, _agreements())
+    form = refusal.form
+    _refusal_notice(refusal, new=False)
+    return _render(
+        sheet,
+        submission,
+        posted=read_posted(sheet, form) if form is not None else None,
+        errors=_refusal_errors(sheet, refusal),
+        status=413,
+        # The version the user edited: a colleague's change since then is not overwritten.
+        lock_version=form.get("lock_version", type=int) if form is not None else None,
+    )
+
+
+def _new_deviation_again(refusal: Refusal):
+    policy.require(Action.ANSWER)
+    agreements = _agreements()
+    draft = Submission(kind=SubmissionKind.DEVIATION_REPORT, provider_id=current_user.provider_id)
+    sheet = sheet_for(draft, agreements)
+    form = refusal.form
+    posted = read_posted(sheet, form) if form is not None else None
+    _refusal_notice(refusal, new=True)
+    return _render_new(
+        sheet,
+        SubmissionKind.DEVIATION_REPORT,
+        posted.values if posted else _first_values(agreements),
+        posted=posted,
+        errors=_refusal_errors(sheet, refusal),
+        status=413,
+        form_key=form.get("form_key") if form is not None else None,
+    )
+
+
+def _new_action_plan_again(refusal: Refusal):
+    policy.require(Action.ANSWER)
+    basis = _plan_basis()
+    if basis is None:
+        return None
+    deviation, finding = basis
+    draft = Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=current_user.provider_id)
+    sheet = sheet_for(draft, [])
+    form = refusal.form
+    posted = read_posted(sheet, form) if form is not None else None
+    _refusal_notice(refusal, new=True)
+    return _render_new(
+        sheet,
+        SubmissionKind.ACTION_PLAN,
+        posted.values if posted else {"title": _plan_title(deviation, finding)},
+        posted=posted,
+        errors=_refusal_errors(sheet, refusal),
+        status=413,
+        basis=deviation or finding,
+        form_key=form.get("form_key") if form is not None else None,
+    )
+
+
+# Answering -----------------------------------------------------------------------------------
+
+
 @bp.route("/arenden/<int:submission_id>/svar", methods=["GET", "POST"])
 @takes_files
+@shows_form_on_refusal(_answer_again)
 def answer(submission_id: int):
     submission = policy.load(Submission, submission_id, Action.ANSWER)
     if request.method == "GET" and not open_for_answer(submission):
@@ -350,17 +453,20 @@ def withdraw(submission_id: int):
 # New reports ---------------------------------------------------------------------------------
 
 
+def _first_values(agreements: list[Agreement]) -> dict[str, str]:
+    """A new deviation report's form: the agreement chosen when there is only one."""
+    return {"agreement_id": str(agreements[0].id)} if len(agreements) == 1 else {}
+
+
 @bp.route("/avvikelser/ny", methods=["GET", "POST"])
 @takes_files
+@shows_form_on_refusal(_new_deviation_again)
 def new_deviation():
     agreements = _agreements()
     draft = Submission(kind=SubmissionKind.DEVIATION_REPORT, provider_id=current_user.provider_id)
     sheet = sheet_for(draft, agreements)
     if request.method == "GET":
-        values = {}
-        if len(agreements) == 1:
-            values["agreement_id"] = str(agreements[0].id)
-        return _render_new(sheet, SubmissionKind.DEVIATION_REPORT, values)
+        return _render_new(sheet, SubmissionKind.DEVIATION_REPORT, _first_values(agreements))
     posted = read_posted(sheet, request.form)
     agreement_spec = _spec(sheet, "agreement_id")
     chosen = {str(a.id): a for a in agreements}.get(posted.values.get("agreement_id", ""))
@@ -377,6 +483,7 @@ def new_deviation():
             posted=posted,
             errors={"agreement_id": message},
             status=422,
+            form_key=request.form.get("form_key"),
         )
     submission = _create_once(
         lambda: start_deviation_report(
@@ -415,7 +522,9 @@ def _spec(sheet: Sheet, key: str) -> Spec | None:
     return next((s for s in sheet.specs if s.key == key), None)
 
 
-def _render_new(sheet, kind, values, *, posted=None, errors=None, status=200, basis=None):
+def _render_new(
+    sheet, kind, values, *, posted=None, errors=None, status=200, basis=None, form_key=None
+):
     return render_template(
         "provider/answer.html",
         sheet=sheet,
@@ -433,34 +542,45 @@ def _render_new(sheet, kind, values, *, posted=None, errors=None, status=200, ba
         basis=basis,
         draft=None,
         heading=_heading(sheet, None, kind),
-        form_key=request.form.get("form_key") or secrets.token_urlsafe(24),
+        form_key=form_key or secrets.token_urlsafe(24),
     ), status
 
 
-@bp.route("/atgardsplaner/ny", methods=["GET", "POST"])
-@takes_files
-def new_action_plan():
+def _plan_basis() -> tuple[Submission | None, Finding | None] | None:
+    """(deviation, finding) a new action plan is for, from the address; None: not chosen yet."""
     deviation_id = request.args.get("avvikelse", type=int)
     finding_id = request.args.get("iakttagelse", type=int)
-    deviation = finding = None
     if deviation_id:
         deviation = policy.load(Submission, deviation_id, Action.ANSWER)
         if deviation.kind != SubmissionKind.DEVIATION_REPORT or not deviation.submitted_versions:
             abort(404)
-    elif finding_id:
-        finding = policy.load(Finding, finding_id, Action.VIEW)
-    else:
+        return deviation, None
+    if finding_id:
+        return None, policy.load(Finding, finding_id, Action.VIEW)
+    return None
+
+
+def _plan_title(deviation: Submission | None, finding: Finding | None) -> str:
+    return workflow.action_plan_title(
+        deviation=deviation, agreement=finding.agreement if finding else None
+    )
+
+
+@bp.route("/atgardsplaner/ny", methods=["GET", "POST"])
+@takes_files
+@shows_form_on_refusal(_new_action_plan_again)
+def new_action_plan():
+    basis = _plan_basis()
+    if basis is None:
         return _choose_basis()
-    basis = deviation or finding
+    deviation, finding = basis
     draft = Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=current_user.provider_id)
     sheet = sheet_for(draft, [])
     if request.method == "GET":
-        title = (
-            f"{_('Åtgärdsplan')}: {deviation.title}"
-            if deviation
-            else f"{_('Åtgärdsplan')}: {finding.agreement.reference}"
+        title = _plan_title(deviation, finding)
+        return _render_new(
+            sheet, SubmissionKind.ACTION_PLAN, {"title": title}, basis=deviation or finding
         )
-        return _render_new(sheet, SubmissionKind.ACTION_PLAN, {"title": title[:300]}, basis=basis)
     posted = read_posted(sheet, request.form)
     submission = _create_once(
         lambda: start_action_plan(

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, workflow
+from portal.attachments import UploadError, accept_upload
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -35,7 +36,6 @@ from portal.provider.forms import (
     evaluate,
     identity_numbers,
 )
-from storage.uploads import UploadError, accept_upload
 
 
 class AlreadySent(Exception):
@@ -280,7 +280,7 @@ def start_action_plan(actor: User, *, deviation: Submission | None = None, findi
             agreement_id=deviation.agreement_id,
             service_area_id=deviation.service_area_id,
             deviation_id=deviation.id,
-            title=str(_l("Åtgärdsplan: %(title)s", title=deviation.title))[:300],
+            title=workflow.action_plan_title(deviation=deviation),
         )
     else:
         agreement = finding.agreement
@@ -289,7 +289,7 @@ def start_action_plan(actor: User, *, deviation: Submission | None = None, findi
             agreement_id=agreement.id,
             service_area_id=agreement.service_area_id,
             finding_id=finding.id,
-            title=str(_l("Åtgärdsplan: %(reference)s", reference=agreement.reference)),
+            title=workflow.action_plan_title(agreement=agreement),
         )
     return workflow.start_report(
         Submission(kind=SubmissionKind.ACTION_PLAN, provider_id=actor.provider_id, **basis),

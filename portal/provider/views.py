@@ -7,6 +7,7 @@ from flask import Response, abort, render_template, request
 from flask_login import current_user
 
 from portal import policy
+from portal.attachments import send_attachment
 from portal.dates import local, today
 from portal.documents.receipt import receipt as receipt_document
 from portal.documents.request_letter import request_letter
@@ -33,12 +34,13 @@ from portal.provider.answers import (
     open_measures,
 )
 from portal.provider.operations import open_for_answer
-from storage.downloads import send_attachment
 
 S = ReviewState
 # Reachable without an account: the invitation link sets the password.
 PUBLIC_ENDPOINTS = {"provider.accept_invitation"}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# Cases waiting for the municipality shown on the start page (all: the case list, filtered).
+WAITING_SHOWN = 10
 
 
 @bp.before_request
@@ -137,6 +139,14 @@ def start():
         (p, open_measures(p.submitted_versions[-1] if p.submitted_versions else None))
         for p in plans
     ]
+    # Sent and not yet decided: the provider waits for the municipality.
+    sent = mine.where(Submission.state == S.SUBMITTED)
+    with_municipality = db.session.scalars(
+        sent.order_by(Submission.submitted_at, Submission.id).limit(WAITING_SHOWN)
+    ).all()
+    with_municipality_count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(sent.subquery())
+    )
     decided = db.session.scalars(
         mine.where(Submission.decided_at.is_not(None))
         .order_by(Submission.decided_at.desc())
@@ -149,6 +159,8 @@ def start():
         own_drafts=own_drafts,
         deviations=deviations,
         plans=plans,
+        with_municipality=with_municipality,
+        with_municipality_count=with_municipality_count,
         decided=[(s, _decision_event(s)) for s in decided],
     )
 

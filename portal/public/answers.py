@@ -11,7 +11,7 @@ from flask_babel import format_date, format_decimal
 from flask_babel import lazy_gettext as _l
 
 from portal.models import FieldType, Publication, PublishedDocument, SubmissionKind
-from portal.search import public_documents, shown_answers
+from portal.search import SHOWN_MEASURE_KEYS, public_documents, shown_answers
 
 # Answers of deviation reports and action plans are not request fields; their keys:
 REPORT_FIELDS: dict[str, tuple] = {
@@ -100,7 +100,10 @@ class Answer:
 
     @property
     def value(self):
-        """The answer normalised for machines: number, bool, ISO date, text, or None."""
+        """The answer normalised for machines: number, bool, ISO date, text, measures (the
+        page's columns), or None."""
+        if self.type == "measures" and isinstance(self.raw, list):
+            return [normalised_measure(m) for m in self.measures] or None
         return normalised(self.type, self.raw)
 
     @property
@@ -110,7 +113,12 @@ class Answer:
 
     @property
     def measures(self) -> list[dict]:
-        return [m for m in self.raw if isinstance(m, dict)] if isinstance(self.raw, list) else []
+        """An action plan's measures with the columns the page shows, and nothing else."""
+        if not isinstance(self.raw, list):
+            return []
+        return [
+            {key: m.get(key) for key in SHOWN_MEASURE_KEYS} for m in self.raw if isinstance(m, dict)
+        ]
 
 
 def normalised(field_type: str, raw):
@@ -132,6 +140,14 @@ def normalised(field_type: str, raw):
     if field_type == "measures":
         return raw if isinstance(raw, list) else str(raw)
     return str(raw)
+
+
+def normalised_measure(measure: dict) -> dict:
+    """One measure for machines: the page's columns, dates in ISO 8601, status as its code."""
+    return {
+        key: normalised(FieldType.DATE.value if key in ("due", "done_on") else "text", value)
+        for key, value in measure.items()
+    }
 
 
 def unit_suffix(field_type: str, unit: str) -> str:
@@ -169,29 +185,34 @@ def choice_label(raw) -> str:
 
 
 def public_answers(publication: Publication) -> list[Answer]:
-    """The answers the publisher made public, in the order they were asked."""
+    """The answers of ``publication`` the public sees: the one decision that the page, the
+    API, the search index and the compare pages all read.
+
+    Only answers the publisher chose (or redacted), of the version the publication pins
+    (never a later one), and only those the page can show: the request's fields in their
+    order (a file field by its published documents), then, of a deviation report or an
+    action plan, the report's own fields in their order. Nothing else, whatever key it
+    was stored under.
+    """
     if publication.state.value != "published":
         return []
     stored = shown_answers(publication)
-    keys = list(stored)
     submission = publication.submission
     documents = public_documents(publication)
     answers: list[Answer] = []
     if submission.request is not None:
         for f in submission.request.fields:
             files = [d for d in documents if d.attachment.slot == f.key]
-            if f.key not in keys and not (f.type == FieldType.FILE and files):
+            if f.key not in stored and not (f.type == FieldType.FILE and files):
                 continue
             answers.append(
                 Answer(f.key, f.label, f.type.value, f.unit or "", stored.get(f.key), files)
             )
-        return answers
-    for key in sorted(
-        keys,
-        key=lambda k: list(REPORT_FIELDS).index(k) if k in REPORT_FIELDS else len(REPORT_FIELDS),
-    ):
-        label, field_type = REPORT_FIELDS.get(key, (key.replace("_", " ").capitalize(), "text"))
-        answers.append(Answer(key, str(label), field_type, "", stored.get(key)))
+    if submission.kind != SubmissionKind.TRANSPARENCY_INFO:
+        asked = {a.key for a in answers}
+        for key, (label, field_type) in REPORT_FIELDS.items():
+            if key in stored and key not in asked:
+                answers.append(Answer(key, str(label), field_type, "", stored[key]))
     return answers
 
 

@@ -16,6 +16,7 @@ from portal.models import (
     InformationRequest,
     Publication,
     PublicationState,
+    PublishedDocument,
     RequestField,
     ServiceArea,
     Submission,
@@ -30,8 +31,8 @@ from portal.public.answers import (
     parse_date,
     parse_number,
     parse_yes_no,
+    public_answers,
 )
-from portal.search import shown_answers
 
 # Row states, as the page's legend explains them.
 PUBLISHED = "published"
@@ -190,9 +191,17 @@ def build(
     publications = {
         p.submission_id: p
         for p in db.session.scalars(
-            sa.select(Publication).where(
+            sa.select(Publication)
+            .where(
                 Publication.submission_id.in_([s.id for s in submissions]),
                 Publication.state == PublicationState.PUBLISHED,
+            )
+            .options(
+                selectinload(Publication.version),
+                selectinload(Publication.documents).options(
+                    selectinload(PublishedDocument.attachment),
+                    selectinload(PublishedDocument.redacted),
+                ),
             )
         )
     }
@@ -200,7 +209,8 @@ def build(
     for submission in submissions:
         publication = publications.get(submission.id)
         if publication is not None:
-            answers = shown_answers(publication)
+            # What its page shows, of the version published: the same decision.
+            answers = {a.key: a.raw for a in public_answers(publication)}
             cells = [
                 Cell(c, PUBLISHED, answers[c.key]) if c.key in answers else Cell(c, UNPUBLISHED)
                 for c in columns

@@ -137,7 +137,7 @@ def publication(publication_id: int):
 def document(publication_id: int, document_id: int):
     """A published file: only of a live publication, only scanned clean, the redacted copy
     where there is one. Streamed by the storage layer (ranges, ETag, safe headers)."""
-    from storage.downloads import send_attachment
+    from portal.attachments import send_attachment
 
     publication = _publication_or_404(publication_id)
     if publication.state != PublicationState.PUBLISHED:

@@ -8,9 +8,9 @@ import docx
 from werkzeug.datastructures import FileStorage
 
 from portal import workflow
+from portal.attachments import accept_upload
 from portal.extensions import db
 from portal.models import Attachment, Submission, User
-from storage.uploads import accept_upload
 
 # Skatteverket's fictitious example numbers: valid checksums.
 PERSONNUMMER = "19121212-1212"

@@ -271,6 +271,7 @@ def test_request_page_and_its_exports_show_state_and_deadline_only(w, scene, bro
         assert_no_secrets(exported, f"request answers CSV as {name}")
         org_a = next(r for r in exported.split("\r\n") if r.startswith("Org A AB"))
         assert org_a.split(";")[6:] == ["", "", "", ""], "no answer is in yet"
+        assert NOT_YET in org_a and "Utkast" not in exported, "the page's words in the file"
         listing = client.get("/handlaggare/begaranden?format=csv")
         assert_no_secrets(csv_text(listing), f"requests CSV as {name}")
 

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from admin.schedule import next_occurrence, schedule_recurring
 from portal.dates import today
 from portal.extensions import db
 from portal.models import AuditEvent, InformationRequest, Submission
+from portal.schedule import next_occurrence, schedule_recurring
 
 
 def recurring(w, make, deadline: date | None = None) -> InformationRequest:
@@ -78,7 +78,7 @@ def test_a_late_run_skips_the_missed_years(w, make):
 
 
 def test_only_the_request_years_move(w, make):
-    from admin.schedule import _shift_years
+    from portal.schedule import _shift_years
 
     text = "Redovisning 2026 för 2025, enligt SFS 2008:567 och beslut VON 2024/12."
     assert _shift_years(text, 2026, 1) == (

@@ -7,10 +7,10 @@ import io
 
 import pytest
 
+from portal.attachments import reconcile
 from portal.extensions import db
 from portal.models import Attachment, AuditEvent, ReviewState, ScanStatus
 from storage import current_store
-from storage.uploads import reconcile
 from tests.conftest import text_of
 from tests.provider.conftest import keys, valid_form
 from tests.storage.files import EICAR, SIGNATURE

@@ -29,6 +29,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import config as portal_config
 from portal import rate_limits, search, workflow
+from portal.attachments import accept_upload
 from portal.documents.text import extract_text
 from portal.extensions import db
 from portal.models import (
@@ -39,7 +40,6 @@ from portal.models import (
     RequestField,
     SubmissionKind,
 )
-from storage.uploads import accept_upload
 from tests.conftest import text_of
 from tests.public.documents import make_docx, make_pdf
 

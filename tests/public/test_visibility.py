@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
 
 from portal import workflow
+from portal.attachments import accept_upload
 from portal.extensions import db
 from portal.models import (
     Attachment,
@@ -24,7 +25,6 @@ from portal.models import (
     ScanStatus,
 )
 from storage.scan import open_scanner
-from storage.uploads import accept_upload
 from tests.public.documents import make_docx, make_pdf
 
 

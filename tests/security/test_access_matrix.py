@@ -34,6 +34,7 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /api/v1/service-areas": "200 200 200 200 200 200",
     "GET /aterstall/<token>": "200 200 200 200 200 200",
     "POST /aterstall/<token>": "ok ok ok ok ok ok",
+    "GET /favicon.ico": "200 200 200 200 200 200",
     "GET /flode.atom": "200 200 200 200 200 200",
     "GET /glomt-losenord": "200 200 200 200 200 200",
     "POST /glomt-losenord": "ok ok ok ok ok ok",

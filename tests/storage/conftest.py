@@ -11,11 +11,10 @@ import pytest
 import sqlalchemy as sa
 from flask import request
 
+from portal.attachments import UploadError, accept_upload, reconcile, send_attachment
 from portal.extensions import csrf, db
 from portal.models import Attachment, AuditEvent
 from storage import current_store, takes_files
-from storage.downloads import send_attachment
-from storage.uploads import UploadError, accept_upload, reconcile
 
 
 def upload_view():

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 
 import storage
+from portal.attachments import UploadRefused, accept_upload, reconcile, rescan
 from portal.extensions import db
 from portal.models import Attachment, ScanStatus
 from storage import current_store
-from storage.uploads import UploadRefused, accept_upload, reconcile, rescan
 from tests.storage.conftest import attachment_count, audit_events, spool_files, stored_keys
 from tests.storage.files import (
     EICAR,

@@ -15,11 +15,10 @@ import resource
 from flask import request
 
 from portal import create_app
+from portal.attachments import UploadError, accept_upload, send_attachment
 from portal.extensions import csrf, db
 from portal.models import Attachment
 from storage import takes_files
-from storage.downloads import send_attachment
-from storage.uploads import UploadError, accept_upload
 
 app = create_app(json.loads(os.environ["INSYN_TEST_CONFIG"]))
 with app.app_context():

@@ -86,7 +86,10 @@
     // Scripts of the parsed page do not run; this one stays loaded and keeps listening.
     document.body.replaceWith(document.adoptNode(doc.body));
     if (xhr.responseURL && window.history.replaceState) {
-      window.history.replaceState(null, "", xhr.responseURL);
+      // The form's page again: its address without the upload token of the post.
+      var shown = new URL(xhr.responseURL);
+      shown.searchParams.delete("upload_token");
+      window.history.replaceState(null, "", shown.pathname + shown.search + shown.hash);
     }
     var target = document.getElementById("fel") || document.getElementById("main");
     if (target) { target.focus(); }

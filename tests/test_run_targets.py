@@ -1,0 +1,96 @@
+"""`make run` and `make run-full`, as a newcomer starts them: links follow the port served,
+and run-full brings its own virus scanner and takes it down again."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _make(*args: str, **env: str) -> str:
+    environ = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"}
+    environ.update(env)
+    result = subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_run_puts_its_own_port_into_links():
+    # -n shows the recipe with the variables expanded, without running it.
+    out = _make("-n", "run", "PORT=5101")
+    assert "links in mails and letters: http://127.0.0.1:5101/" in out
+    assert "--port 5101" in out
+
+
+def test_a_given_base_url_wins():
+    out = _make("-n", "run", "PORT=5101", PORTAL_BASE_URL="https://insyn.kommun.example")
+    assert "links in mails and letters: https://insyn.kommun.example/" in out
+
+
+def test_only_the_run_targets_set_the_base_url():
+    """`make test` (any other target) gets no PORTAL_BASE_URL from the Makefile."""
+    out = _make("--eval", 'probe: ; @echo "[$$PORTAL_BASE_URL]"', "probe", "PORT=5101")
+    assert out.strip() == "[]"
+
+
+SCAN_EICAR = """
+import os, socket, sys
+sys.path.insert(0, os.getcwd())
+from tests.storage.files import EICAR
+path = os.environ["PORTAL_CLAMD_URL"].removeprefix("unix://")
+with socket.socket(socket.AF_UNIX) as s:
+    s.connect(path)
+    s.sendall(b"zINSTREAM\\0" + len(EICAR).to_bytes(4, "big") + EICAR + b"\\0\\0\\0\\0")
+    print("verdict:", s.recv(200).decode().strip("\\0"))
+print("socket:", path)
+"""
+
+
+def test_with_clamd_runs_a_command_with_a_real_scanner_and_stops_it():
+    result = subprocess.run(
+        ["sh", "scripts/with-clamd.sh", sys.executable, "-c", SCAN_EICAR],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FOUND" in result.stdout and "EICAR" in result.stdout
+    (socket_path,) = re.findall(r"socket: (\S+)", result.stdout)
+    # Gone afterwards: the clamd process and its temporary folder.
+    workdir = Path(socket_path).parent
+    assert not workdir.exists()
+    running = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
+    assert running.stdout.strip() == ""
+
+
+def test_the_exit_status_of_the_command_is_kept():
+    result = subprocess.run(
+        ["sh", "scripts/with-clamd.sh", "sh", "-c", "exit 3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 3
+
+
+def test_make_run_full_serves_with_the_scanner():
+    """run-full wraps run in with-clamd.sh (the recipe; running it would serve forever)."""
+    makefile = (ROOT / "Makefile").read_text()
+    (recipe,) = re.findall(r"^run-full:.*\n\t(.+)$", makefile, flags=re.M)
+    assert recipe.strip() == "sh scripts/with-clamd.sh $(MAKE) --no-print-directory run"
+    run = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, flags=re.M).group(1)
+    assert "storage rescan --include-not-scanned" in run
