@@ -40,7 +40,7 @@ run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and 
 run-full: $(VENV)/.installed-run ## Like run, with a local virus scanner (clamd), so that files can be published
 	sh scripts/with-clamd.sh $(MAKE) --no-print-directory run
 
-system-packages: ## Install the Debian packages the tests need (clamav-daemon, chromium)
+system-packages: ## Install the Debian packages the tests need (clamav-daemon, chromium, LibreOffice and fonts)
 	sh scripts/ensure-system-packages.sh
 
 test: lint $(VENV)/.installed-dev translations system-packages ## Lint, then run the whole suite (TEST_DATABASE_URL for PostgreSQL)

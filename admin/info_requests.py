@@ -521,6 +521,13 @@ def _render_request(info_request, submissions, extend_form, status: int = 200):
     ), status
 
 
+@bp.get("/begaranden/<int:request_id>/forlang")
+def request_extend_page(request_id: int):
+    """The extension form's address opened with GET (a reload after an error): the request."""
+    policy.load(InformationRequest, request_id)
+    return redirect(url_for("admin.request", request_id=request_id) + "#extend-heading", 303)
+
+
 @bp.post("/begaranden/<int:request_id>/forlang")
 def request_extend(request_id: int):
     info_request = policy.load(InformationRequest, request_id, Action.REVIEW)

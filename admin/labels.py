@@ -11,6 +11,7 @@ from portal.models import (
     Impact,
     Ownership,
     PublicationState,
+    Role,
     Route,
     SubmissionKind,
 )
@@ -83,6 +84,12 @@ MEASURE_FIELDS = {
     "effect": _l("Effekt"),
 }
 YES_NO = {"yes": _l("Ja"), "no": _l("Nej"), True: _l("Ja"), False: _l("Nej")}
+# The municipality's own roles (provider roles are named on the provider's pages).
+STAFF_ROLE = {
+    Role.REVIEWER: _l("Handläggare"),
+    Role.PUBLISHER: _l("Publicerare"),
+    Role.ADMIN: _l("Administratör"),
+}
 
 
 def name(mapping: dict, code) -> str:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.documents.text import ExtractionStatus, extract
 from portal.models import Attachment
-from portal.pii import PersonalDataKind, find_personal_data
+from portal.pii import PersonalDataKind, find_personal_data, masked_context
 from storage import current_store
 from storage.store import StoreError
 
@@ -38,7 +38,8 @@ class HitGroup:
     token: str
     kind: str
     masked: str
-    contexts: list[tuple[str, str, str]] = field(default_factory=list)  # before, hit, after
+    # (before, hit, after), every hit in them masked: the page never shows one in full.
+    contexts: list[tuple[str, str, str]] = field(default_factory=list)
     count: int = 0
 
     @property
@@ -66,14 +67,16 @@ def _token(source: str, value: str) -> str:
 
 def check_text(source: str, label: str, text: str) -> Checked:
     groups: dict[str, HitGroup] = {}
-    for hit in find_personal_data(text or ""):
+    hits = find_personal_data(text or "")
+    for hit in hits:
         key = f"{hit.kind}:{hit.normalized}"
         group = groups.get(key)
         if group is None:
             group = groups[key] = HitGroup(_token(source, key), str(hit.kind), hit.masked)
         group.count += 1
         if len(group.contexts) < MAX_CONTEXTS:
-            group.contexts.append((hit.before, " ".join(hit.text.split()), hit.after))
+            # Masked as in the heading, and so is any other hit next to it.
+            group.contexts.append(masked_context(text, hit, hits))
     return Checked(source, label, list(groups.values()), text or "")
 
 

@@ -389,6 +389,15 @@ def plan_item_form(plan_id: int, item_id: int | None = None):
     ), 422 if form.errors else 200
 
 
+@bp.get("/uppfoljningsplaner/<int:plan_id>/kopiera")
+@bp.get("/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort")
+def plan_action_page(plan_id: int, item_id: int | None = None):
+    """The address of a button on the plan opened with GET (a reload, a bookmark): the plan,
+    with nothing done; copying and removing need their POST."""
+    policy.load(FollowUpPlan, plan_id)
+    return redirect(url_for("admin.plan", plan_id=plan_id), 303)
+
+
 @bp.post("/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort")
 def plan_item_delete(plan_id: int, item_id: int):
     plan = policy.load(FollowUpPlan, plan_id, Action.REVIEW)

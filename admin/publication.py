@@ -179,12 +179,27 @@ class FileChoice:
 
     @property
     def problem(self) -> str:
-        """Why this file cannot be published now ("" when it can)."""
-        if self.public.scan_status != ScanStatus.CLEAN:
-            if self.public.scan_status == ScanStatus.PENDING_SCAN:
-                return str(_l("Filen väntar på virusgenomsökning."))
-            return str(_l("Filen är inte virusgenomsökt och kan därför inte publiceras."))
-        return ""
+        """Why this file cannot be published now ("" when it can): only a file the virus
+        scanner found clean is ever published."""
+        status = self.public.scan_status
+        if status == ScanStatus.CLEAN:
+            return ""
+        return str(UNPUBLISHABLE.get(status, UNPUBLISHABLE[None]))
+
+
+UNPUBLISHABLE = {
+    ScanStatus.PENDING_SCAN: _l(
+        "Kan inte publiceras ännu: filen ligger i karantän och väntar på virusgenomsökning."
+    ),
+    ScanStatus.NOT_SCANNED: _l(
+        "Kan inte publiceras: filen är inte virusgenomsökt (genomsökningen var avstängd när "
+        "filen laddades upp)."
+    ),
+    ScanStatus.INFECTED: _l(
+        "Kan inte publiceras: viruskontrollen hittade skadlig kod och filen är borttagen."
+    ),
+    None: _l("Kan inte publiceras: filen är inte godkänd i viruskontrollen."),
+}
 
 
 class Draft:
@@ -254,7 +269,7 @@ class Draft:
         checked += [
             check_file(c.public, c.public.display_name)
             for c in self.files
-            if c.original.id in self.file_ids
+            if c.original.id in self.file_ids and not c.problem  # refused in errors()
         ]
         return checked
 
@@ -324,8 +339,15 @@ def publish(submission_id: int):
             current_user,
             title=draft.title,
             summary=draft.summary,
-            answer_keys=sorted(draft.keys - set(draft.redacted)),
-            redacted_answers={k: v for k, v in draft.redacted.items() if k in draft.keys},
+            # In the order the request asks them (f8, f9, f10: not string order).
+            answer_keys=[
+                a.key for a in draft.answers if a.key in draft.keys and a.key not in draft.redacted
+            ],
+            redacted_answers={
+                a.key: draft.redacted[a.key]
+                for a in draft.answers
+                if a.key in draft.keys and a.key in draft.redacted
+            },
             documents=[
                 PublishedDocument(attachment=c.original, redacted=c.copy)
                 for c in draft.files
@@ -353,6 +375,20 @@ def publish(submission_id: int):
     db.session.commit()
     flash(_("Publicerat. Uppgifterna syns nu för allmänheten."), "success")
     return redirect(url_for("admin.publication", publication_id=publication.id))
+
+
+@bp.get("/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad")
+@bp.get("/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort")
+def redacted_copy_page(submission_id: int, **_ids):
+    """The address of a file form opened with GET (a reload after a refused upload, the
+    language switch): the publish page's files, with nothing done (or the case, for
+    someone who may not publish it)."""
+    submission = policy.load(Submission, submission_id)
+    if submission.state in PUBLISHABLE_STATES and policy.can(
+        current_user, Action.PUBLISH, submission
+    ):
+        return redirect(url_for("admin.publish", submission_id=submission_id) + "#files", 303)
+    return redirect(url_for("admin.submission", submission_id=submission_id), 303)
 
 
 @bp.post("/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad")
@@ -411,6 +447,35 @@ def redacted_copy_remove(submission_id: int, copy_id: int):
 # --- a publication ------------------------------------------------------------------------
 
 
+@dataclass
+class PublishedAnswer:
+    label: str
+    text: str
+    redacted: bool  # the publisher's masked wording, not the provider's
+
+
+def published_answers(publication: Publication) -> list[PublishedAnswer]:
+    """The published answers in the order the request or the report form asks them.
+
+    Read from the version published, not a later one. A key the version no longer has
+    (which should not happen) is listed last under its key, not dropped silently.
+    """
+    redacted = publication.redacted_answers or {}
+    chosen = set(publication.answer_keys or []) | set(redacted)
+    out = []
+    for a in answers_of(publication.submission, publication.version):
+        if a.key in redacted:
+            out.append(PublishedAnswer(a.label, redacted[a.key], True))
+        elif a.key in chosen:
+            out.append(PublishedAnswer(a.label, a.text, False))
+        chosen.discard(a.key)
+    for key in [*(publication.answer_keys or []), *redacted]:
+        if key in chosen:
+            out.append(PublishedAnswer(key, redacted.get(key, ""), key in redacted))
+            chosen.discard(key)
+    return out
+
+
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(
         _l("Skäl till återkallelsen"),
@@ -451,12 +516,10 @@ def publication(publication_id: int):
         )
         .order_by(AuditEvent.id)
     ).all()
-    # What is public: the answers of the version published, not of a later one.
-    answers = {a.key: a for a in answers_of(publication.submission, publication.version)}
     return render_template(
         "admin/publication.html",
         p=publication,
-        answers=answers,
+        published=published_answers(publication),
         overrides=overrides,
         form=form,
     ), status

@@ -68,6 +68,30 @@ class CommitteeForm(FlaskForm):
         validators=[DataRequired(), Length(min=2, max=12)],
         description=_l("Versaler, till exempel VON. Ingår i diarienumren (VON 2026/17)."),
     )
+    # Contact details in the letterhead of the committee's documents (optional).
+    postal_address = TextAreaField(
+        _l("Postadress"),
+        validators=[Length(max=300)],
+        filters=[lambda v: "\n".join(filter(None, map(str.strip, (v or "").splitlines()))) or None],
+        description=_l(
+            "Står i sidfoten på nämndens brev och rapporter. En adressrad per rad, till "
+            "exempel Box 123 och 123 45 Exempelby."
+        ),
+    )
+    phone = StringField(
+        _l("Telefon"),
+        validators=[Optional(), Length(max=40)],
+        filters=[lambda v: v.strip() if v else None],
+    )
+    email = EmailField(
+        _l("E-post"),
+        validators=[Optional(), Length(max=254)],
+        filters=[lambda v: v.strip() if v else None],
+    )
+
+    def validate_email(self, field) -> None:
+        if field.data and ("@" not in field.data or " " in field.data):
+            raise ValidationError(_l("Ange en giltig e-postadress."))
 
     def validate_code(self, field) -> None:
         field.data = field.data.strip().upper()
@@ -107,6 +131,11 @@ def committee_form(committee_id: int | None = None):
             form.code.errors.append(_("Det finns redan en nämnd med det namnet eller den koden."))
         else:
             committee.name, committee.code = form.name.data.strip(), form.code.data
+            committee.postal_address, committee.phone, committee.email = (
+                form.postal_address.data,
+                form.phone.data,
+                form.email.data,
+            )
             save(committee, "committee.update" if committee_id else "committee.create")
             db.session.commit()
             flash(_("Nämnden är sparad."), "success")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import sqlalchemy as sa
 from flask import Response, abort, render_template
 
 from admin.blueprint import bp
@@ -14,20 +17,59 @@ from portal.documents.yearly_report import (
     strategic_rule,
     yearly_report_docx,
 )
+from portal.extensions import db
+from portal.models import Agreement, Committee
 from portal.policy import Action
+
+YEARS_SHOWN = 6  # this year and the five before it
+
+
+def _years_with_strategic_agreements(committees: list[Committee], years: list[int]) -> dict:
+    """``{committee id: [years, newest first]}`` in which the committee had a strategic
+    agreement in force, of ``years``."""
+    first, last = date(min(years), 1, 1), date(max(years), 12, 31)
+    agreements = db.session.scalars(
+        sa.select(Agreement).where(
+            Agreement.committee_id.in_([c.id for c in committees] or [-1]),
+            Agreement.starts_on <= last,
+            sa.or_(Agreement.ends_on.is_(None), Agreement.ends_on >= first),
+        )
+    )
+    found: dict[int, set[int]] = {}
+    for a in agreements:
+        if a.strategic:  # a rule in Python (value, impact, override), not a column
+            found.setdefault(a.committee_id, set()).update(
+                y
+                for y in years
+                if a.starts_on <= date(y, 12, 31)
+                and (a.ends_on is None or a.ends_on >= date(y, 1, 1))
+            )
+    return {cid: sorted(ys, reverse=True) for cid, ys in found.items()}
 
 
 def _chosen():
+    """The committee and year asked for; without them, a report with content: the first of
+    the user's committees that has strategic agreements, in the newest year it had them
+    (this year when it has them now). With nothing to show anywhere, the first committee
+    and this year."""
     committees = my_committees(Action.VIEW)
-    committee_id, year = int_arg("namnd"), int_arg("ar") or today().year
-    if not 2000 <= year <= 2100:
+    committee_id, year = int_arg("namnd"), int_arg("ar")
+    if year is not None and not 2000 <= year <= 2100:
         abort(404)
-    if committee_id is None:
-        return committees, (committees[0] if committees else None), year
-    chosen = next((c for c in committees if c.id == committee_id), None)
-    if chosen is None:
-        abort(404)
-    return committees, chosen, year
+    chosen = None
+    if committee_id is not None:
+        chosen = next((c for c in committees if c.id == committee_id), None)
+        if chosen is None:
+            abort(404)
+    if year is not None and chosen is not None:
+        return committees, chosen, year
+    candidates = [chosen] if chosen else committees
+    years = [year] if year is not None else [today().year - n for n in range(YEARS_SHOWN)]
+    with_data = _years_with_strategic_agreements(candidates, years)
+    for c in candidates:
+        if c.id in with_data:
+            return committees, c, with_data[c.id][0]
+    return committees, (candidates[0] if candidates else None), year or today().year
 
 
 @bp.get("/arsrapport")
@@ -73,7 +115,7 @@ def yearly_report():
         committees=committees,
         committee=committee,
         year=year,
-        years=list(range(today().year, today().year - 6, -1)),
+        years=sorted({*range(today().year, today().year - YEARS_SHOWN, -1), year}, reverse=True),
         rule=strategic_rule(),
         deviation_text=deviation_text,
     )

@@ -304,6 +304,18 @@ def submission(submission_id: int):
     return _render(submission, _forms(submission))
 
 
+@bp.get("/arenden/<int:submission_id>/<slug>")
+def decide_page(submission_id: int, slug: str):
+    """The address of a decision form opened with GET (a reload after a failed decision,
+    the language switch, a bookmark): the case with its forms, not 405."""
+    if slug not in DECISION_BY_SLUG:
+        abort(404)
+    policy.load(Submission, submission_id)
+    return redirect(
+        url_for("admin.submission", submission_id=submission_id) + "#decide-heading", 303
+    )
+
+
 @bp.post("/arenden/<int:submission_id>/<slug>")
 def decide(submission_id: int, slug: str):
     name = DECISION_BY_SLUG.get(slug)

@@ -5,7 +5,7 @@ registry (committees, service areas, providers, agreements), plans (follow-up pl
 info_requests (information requests and letters), review (queue, submission,
 decisions, files), findings, publication (personal-data guard, redacted copies,
 withdrawal), report (yearly report on strategic agreements), dashboard (start
-page) and audit_log.
+page), audit_log and staff (staff accounts, a package: views, forms, operations).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from admin import (  # noqa: F401  (imported for their routes)
     registry,
     report,
     review,
+    staff,
 )
 from admin.blueprint import bp
 

@@ -55,6 +55,7 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # never read.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
         "MUNICIPALITY": env.get("PORTAL_MUNICIPALITY", "Exempelby kommun"),
+        "LETTERHEAD_LOGO": env.get("PORTAL_LETTERHEAD_LOGO", ""),  # PNG/JPEG, in .docx files
         "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
         "MAX_FILES_PER_REQUEST": int(env.get("PORTAL_MAX_FILES_PER_REQUEST", "5")),
         "UPLOAD_TMP": env.get("PORTAL_UPLOAD_TMP", str(instance / "upload-tmp")),

@@ -166,7 +166,8 @@ QUALITY_FIELDS = [
 def load() -> list[tuple[str, str]]:
     """Create what is missing and return the demo logins as (role, e-mail)."""
     committees = {
-        code: _get_or_create(Committee, code=code, name=name) for name, code in COMMITTEES
+        code: _get_or_create(Committee, defaults=_contact(code), code=code, name=name)
+        for name, code in COMMITTEES
     }
     areas = {
         name: _get_or_create(ServiceArea, name=name, committee=committees[code])
@@ -211,6 +212,15 @@ def load() -> list[tuple[str, str]]:
         _scenario(committees, areas, providers, users)
     db.session.commit()
     return [(str(role.value), email) for role, email, *_ in USERS]
+
+
+def _contact(code: str) -> dict:
+    """A committee's contact details, as its documents' footer shows them."""
+    return {
+        "postal_address": "Box 100\n123 45 Exempelby",
+        "phone": "0123-45 60 00",
+        "email": f"{code.lower()}@exempelby.example",
+    }
 
 
 def _get_or_create(model, defaults: dict | None = None, **keys):

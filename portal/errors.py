@@ -102,7 +102,12 @@ def handle_http_error(error: HTTPException):
         response = jsonify(error=str(message), status=code)
     else:
         # After a refused form: back to the form's page (without its upload token).
-        back = request.path if code == 413 and request.method == "POST" else None
+        rule = request.url_rule
+        back = (
+            request.path
+            if code == 413 and request.method == "POST" and rule and "GET" in rule.methods
+            else None
+        )
         response = make_response(
             render_template("errors/error.html", code=code, message=message, back=back)
         )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -41,6 +41,7 @@ __all__ = [
     "PersonalDataKind",
     "contains_identity_number",
     "find_personal_data",
+    "masked_context",
 ]
 
 CONTEXT_CHARS = 40
@@ -114,6 +115,52 @@ def find_personal_data(text: str) -> list[Hit]:
     hits.extend(_email_hits(text))
     hits.sort(key=lambda h: (h.start, h.end))
     return hits
+
+
+def masked_context(text: str, hit: Hit, hits: Sequence[Hit] | None = None) -> tuple[str, str, str]:
+    """``hit`` in its surroundings as ``(before, masked hit, after)`` for a page to show.
+
+    The same window as :attr:`Hit.before`/:attr:`Hit.after`, but every hit in it (``hits``,
+    by default all of ``text``) is shown as its :attr:`Hit.masked` form, the hit itself too;
+    a hit the window would cut in two is taken whole, so no part of it shows unmasked.
+    """
+    if hits is None:
+        hits = find_personal_data(text)
+    lo = max(0, hit.start - CONTEXT_CHARS)
+    hi = min(len(text), hit.end + CONTEXT_CHARS)
+    for other in hits:
+        if other.start < lo < other.end:
+            lo = other.start
+        if other.start < hi < other.end:
+            hi = other.end
+    before = _collapse(_masked_span(text, lo, hit.start, hits)).lstrip()
+    after = _collapse(_masked_span(text, hit.end, hi, hits)).rstrip()
+    if lo > 0:
+        before = "…" + before
+    if hi < len(text):
+        after += "…"
+    return before, _collapse(hit.masked), after
+
+
+def _masked_span(text: str, start: int, end: int, hits: Sequence[Hit]) -> str:
+    """``text[start:end]`` with each hit in it masked. Of a hit that is not wholly inside
+    (it overlaps another hit, or the span's edge), the part inside has every letter and
+    digit starred."""
+    out, cursor = [], start
+    for h in sorted(hits, key=lambda h: (h.start, h.end)):
+        if h.end <= cursor or h.start >= end:
+            continue
+        out.append(text[cursor : max(cursor, h.start)])
+        if cursor <= h.start and h.end <= end:
+            out.append(h.masked)
+        else:
+            out.append(_STAR_RE.sub("*", text[max(cursor, h.start) : min(end, h.end)]))
+        cursor = min(end, h.end)
+    out.append(text[cursor:end])
+    return "".join(out)
+
+
+_STAR_RE = re.compile(r"\w")
 
 
 def contains_identity_number(text: str) -> bool:

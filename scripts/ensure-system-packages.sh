@@ -1,12 +1,18 @@
 #!/bin/sh
 # Install the Debian packages the test suite needs when they are missing:
 # clamav-daemon (a real clamd; the tests start their own instance with a shipped
-# signature database, so no network update is needed) and chromium (the browser
-# that Playwright drives). Needs root; without it, says what to install and stops.
+# signature database, so no network update is needed), chromium (the browser
+# that Playwright drives) and LibreOffice with Carlito and Liberation Mono (metric
+# twins of Calibri and Courier New), which render every generated .docx as Word
+# would lay it out. Needs root; without it, says what to install and stops.
 set -eu
 missing=""
 [ -x /usr/sbin/clamd ] || missing="$missing clamav-daemon"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/soffice ] || missing="$missing libreoffice-writer-nogui"
+fonts=/usr/share/fonts/truetype
+[ -e $fonts/crosextra/Carlito-Regular.ttf ] || missing="$missing fonts-crosextra-carlito"
+[ -e $fonts/liberation2/LiberationMono-Regular.ttf ] || missing="$missing fonts-liberation2"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "Missing Debian packages:$missing. Install them as root: apt-get install$missing" >&2

@@ -7,6 +7,13 @@ belongs to a person we know of.
 
 from __future__ import annotations
 
+import json
+import queue
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import pytest
 
 from portal.pii import (
@@ -327,6 +334,64 @@ def test_many_hits_in_a_large_text_is_fast_enough() -> None:
     assert len(hits) == 15000
 
 
+# Each input takes well under 0.1 s here; a regular expression that backtracks on one would
+# take minutes. The bound leaves room for a loaded machine.
+HOSTILE_BOUND_SECONDS = 5.0
+HOSTILE_INPUTS = {
+    "200 000 digits": "1" * 200_000,
+    "100 000 digits between spaces": "0 " * 100_000,
+    "a 200 000-character dotted local part": "a." * 100_000 + "@",
+    "50 000 country codes": "+46 " * 50_000,
+}
+# The searcher in a child process: a regular expression runs in C and cannot be stopped from
+# Python, so a hang is ended by killing the child.
+_SEARCHER = """
+import json, sys, time
+from portal.pii import find_personal_data
+print("ready", flush=True)
+for line in sys.stdin:
+    start = time.perf_counter()
+    find_personal_data(json.loads(line))
+    print(f"done in {time.perf_counter() - start:.3f} s", flush=True)
+"""
+
+
 def test_hostile_inputs_do_not_hang() -> None:
-    for text in ("1" * 200_000, "0 " * 100_000, "a." * 100_000 + "@", "+46 " * 50_000):
-        find_personal_data(text)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _SEARCHER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    replies: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in child.stdout:
+            replies.put(line)
+        replies.put(None)
+
+    def reply(timeout: float) -> str | None:
+        try:
+            return replies.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        ready = reply(60)
+        assert ready == "ready\n", f"the searcher did not start: {ready!r}"
+        for name, text in HOSTILE_INPUTS.items():
+            child.stdin.write(json.dumps(text) + "\n")
+            child.stdin.flush()
+            answer = reply(HOSTILE_BOUND_SECONDS)
+            if answer is None:
+                pytest.fail(
+                    f"find_personal_data took more than {HOSTILE_BOUND_SECONDS:.0f} s on {name}",
+                    pytrace=False,
+                )
+            assert answer.startswith("done in "), f"{name}: {answer}{reply(5) or ''}"
+    finally:
+        child.kill()
+        child.wait()

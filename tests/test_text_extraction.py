@@ -10,7 +10,6 @@ import docx
 import pytest
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
-from pypdf import PdfReader, PdfWriter
 
 from portal.documents import text as text_module
 from portal.documents.text import (
@@ -25,6 +24,7 @@ from portal.documents.text import (
     is_supported,
 )
 from portal.pii import PersonalDataKind, find_personal_data
+from tests.storage.files import pdf_bytes
 
 PNR = "19121212-1212"  # Skatteverket's fictitious example
 
@@ -48,54 +48,6 @@ def make_docx() -> bytes:
     section.footer.paragraphs[0].text = "Sidfot 08-123 456 78"
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
-
-
-def make_pdf(*pages: str) -> bytes:
-    """A minimal valid PDF, one page per argument, Helvetica text in WinAnsi."""
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [%s] /Count %d >>"
-        % (b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(len(pages))), len(pages)),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    for index, page in enumerate(pages):
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (5 + 2 * index)
-        )
-        ops = [b"BT", b"/F1 12 Tf", b"14 TL", b"72 770 Td"]
-        for line in page.split("\n"):
-            escaped = (
-                line.encode("cp1252")
-                .replace(b"\\", b"\\\\")
-                .replace(b"(", b"\\(")
-                .replace(b")", b"\\)")
-            )
-            ops.append(b"(" + escaped + b") Tj T*")
-        ops.append(b"ET")
-        stream = b"\n".join(ops)
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def encrypt_pdf(pdf: bytes, user_password: str) -> bytes:
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.encrypt(user_password=user_password, owner_password="ägare", algorithm="AES-256")
-    buffer = io.BytesIO()
-    writer.write(buffer)
     return buffer.getvalue()
 
 
@@ -252,7 +204,7 @@ def test_docx_text_capped() -> None:
 
 
 def test_pdf_all_pages() -> None:
-    pdf = make_pdf("Sida ett: Åsa Öberg (brukare)", f"Sida två\nPersonnummer {PNR}")
+    pdf = pdf_bytes("Sida ett: Åsa Öberg (brukare)", f"Sida två\nPersonnummer {PNR}")
     result = extract(io.BytesIO(pdf), PDF)
     assert result.status is ExtractionStatus.OK
     assert "Åsa Öberg (brukare)" in result.text
@@ -262,12 +214,12 @@ def test_pdf_all_pages() -> None:
 
 
 def test_pdf_readable_with_an_empty_user_password() -> None:
-    pdf = encrypt_pdf(make_pdf(f"Hemligt {PNR}"), user_password="")
+    pdf = pdf_bytes(f"Hemligt {PNR}", password="")
     assert PNR in extract_text(io.BytesIO(pdf), PDF)
 
 
 def test_pdf_with_a_password_cannot_be_read() -> None:
-    pdf = encrypt_pdf(make_pdf(f"Hemligt {PNR}"), user_password="lösen")
+    pdf = pdf_bytes(f"Hemligt {PNR}", password="lösen")
     result = extract(io.BytesIO(pdf), PDF)
     assert result.status is ExtractionStatus.FAILED
     assert result.text == ""
@@ -276,14 +228,14 @@ def test_pdf_with_a_password_cannot_be_read() -> None:
 
 def test_pdf_page_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(text_module, "MAX_PDF_PAGES", 1)
-    result = extract(io.BytesIO(make_pdf("Första", "Andra")), PDF)
+    result = extract(io.BytesIO(pdf_bytes("Första", "Andra")), PDF)
     assert result.status is ExtractionStatus.PARTIAL
     assert "Första" in result.text and "Andra" not in result.text
     assert "1 of 2 pages" in result.detail
 
 
 def test_pdf_without_text_is_empty_but_ok() -> None:
-    result = extract(io.BytesIO(make_pdf("")), PDF)
+    result = extract(io.BytesIO(pdf_bytes("")), PDF)
     assert result.status is ExtractionStatus.OK
     assert result.text.strip() == ""
 
@@ -349,7 +301,7 @@ def test_a_seekable_stream_is_read_from_its_start() -> None:
     ("make", "content_type"),
     [
         (make_docx, DOCX),
-        (lambda: make_pdf(PNR), PDF),
+        (lambda: pdf_bytes(PNR), PDF),
         (lambda: f"{PNR}\n".encode(), "text/csv"),
     ],
 )
@@ -430,7 +382,7 @@ def _truncated(data: bytes) -> bytes:
         pytest.param(b"", DOCX, id="docx: empty"),
         pytest.param(b"%PDF-1.4\n garbage", PDF, id="pdf: garbage"),
         pytest.param(b"not a pdf", PDF, id="pdf: no header"),
-        pytest.param(_truncated(make_pdf("x " * 500)), PDF, id="pdf: truncated"),
+        pytest.param(_truncated(pdf_bytes("x " * 500)), PDF, id="pdf: truncated"),
         pytest.param(b"", PDF, id="pdf: empty"),
         pytest.param(b"PK\x03\x04 broken", ODT, id="odt: broken zip"),
         pytest.param(make_zip({"mimetype": ODT}), ODT, id="odt: no content.xml"),

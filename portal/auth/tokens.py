@@ -26,13 +26,26 @@ def reset_token(user: User) -> str:
 
 def user_from_reset_token(token: str) -> User | None:
     """The user the token was made for, if it is authentic, unused and not expired."""
+    return _user_from(token, "reset", current_app.config["PASSWORD_RESET_MAX_AGE"])
+
+
+def welcome_token(user: User) -> str:
+    """For an account an administrator made: the link to choose its first password. It
+    lives as long as an invitation (the mail may wait over a weekend) and works once."""
+    return _serializer("welcome").dumps({"u": user.id, "f": _fingerprint(user)})
+
+
+def user_from_welcome_token(token: str) -> User | None:
+    return _user_from(token, "welcome", current_app.config["INVITATION_MAX_AGE"])
+
+
+def _user_from(token: str, purpose: str, max_age: int) -> User | None:
     try:
-        data = _serializer("reset").loads(
-            token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"]
-        )
+        data = _serializer(purpose).loads(token, max_age=max_age)
     except BadSignature:
         return None
-    user = db.session.get(User, data.get("u"))
+    ident = data.get("u") if isinstance(data, dict) else None
+    user = db.session.get(User, ident) if isinstance(ident, int) else None
     if user is None or not user.active or data.get("f") != _fingerprint(user):
         return None
     return user

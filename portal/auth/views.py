@@ -19,7 +19,7 @@ from portal.auth.forms import (
 )
 from portal.auth.passwords import hash_password, verify_password
 from portal.auth.session import end_all_sessions, home_for, logout, start_session
-from portal.auth.tokens import reset_token, user_from_reset_token
+from portal.auth.tokens import reset_token, user_from_reset_token, user_from_welcome_token
 from portal.extensions import db, limiter
 from portal.models import User
 from portal.urls import external_url, safe_redirect_target
@@ -126,16 +126,23 @@ def forgot_password():
 
 @bp.route("/aterstall/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
+    """A reset link, or the link of a new account (made by an administrator) to choose its
+    first password: the same page, each token valid for its own time and once."""
     user = user_from_reset_token(token)
+    first = user is None and (user := user_from_welcome_token(token)) is not None
     if user is None:
         flash(_("Länken är ogiltig eller för gammal. Begär en ny."), "error")
         return redirect(url_for("auth.forgot_password"))
     form = NewPasswordForm(email=user.email)
     if form.validate_on_submit():
-        _set_password(user, form.password.data, "auth.password_reset")
-        flash(_("Lösenordet är bytt. Logga in med det nya lösenordet."), "info")
+        if first:
+            _set_password(user, form.password.data, "auth.password_chosen")
+            flash(_("Lösenordet är valt. Logga in med det."), "info")
+        else:
+            _set_password(user, form.password.data, "auth.password_reset")
+            flash(_("Lösenordet är bytt. Logga in med det nya lösenordet."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form)
+    return render_template("auth/reset_password.html", form=form, first=first, user=user)
 
 
 @bp.route("/konto/losenord", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from portal.dates import today
 from portal.documents._layout import (
     add_table,
     add_text,
-    add_toc,
+    add_title,
     long_date,
     new_document,
     to_bytes,
@@ -67,18 +67,18 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
     title = f"Uppföljningsplan {plan.year}"
     document = new_document(
         title=title,
-        subtitle=f"{committee.name}, {municipality}",
-        municipality=municipality,
-        author=committee.name,
+        committee=committee,
+        dated=plan.adopted_on or today(),
+        subject=f"{committee.name}, {municipality}",
         landscape=True,
     )
+    add_title(document, title, f"{committee.name}, {municipality}")
     status = (
         f"Beslutad av {committee.name} {long_date(plan.adopted_on)}."
         if plan.adopted_on
         else f"Förslag till beslut, utskrivet {long_date(today())}."
     )
     document.add_paragraph(status)
-    add_toc(document)
 
     document.add_heading("Inledning", level=1)
     document.add_paragraph(
@@ -116,7 +116,6 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
                 ]
                 for i in plan.items
             ),
-            widths=[6.5, 3.5, 3.0, 4.0, 3.5, 4.5],
         )
     else:
         document.add_paragraph("Planen har inga punkter.")

@@ -9,15 +9,10 @@ Used by the provider portal (download) and by staff (attachment to the request).
 
 from __future__ import annotations
 
-import io
-from datetime import date
-
-from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.shared import Pt
 from flask import current_app
 
 from portal.dates import local, today
+from portal.documents._layout import add_table, long_date, new_document, to_bytes
 from portal.extensions import db
 from portal.models import FieldType, InformationRequest, Provider, SubmissionKind, User
 
@@ -37,24 +32,6 @@ KIND_WORDS = {
 }
 
 
-def _long_date(day: date) -> str:
-    months = (
-        "januari",
-        "februari",
-        "mars",
-        "april",
-        "maj",
-        "juni",
-        "juli",
-        "augusti",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    )
-    return f"{day.day} {months[day.month - 1]} {day.year}"
-
-
 def request_letter(info_request: InformationRequest, provider: Provider | None = None) -> bytes:
     """The letter for ``provider`` (or for every recipient, when None) as .docx bytes."""
     config = current_app.config
@@ -63,21 +40,13 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
     # The letter's date is the day in Stockholm, not in UTC (they differ before 01/02 a.m.).
     issued = local(info_request.created_at).date() if info_request.created_at else today()
 
-    document = Document()
-    document.core_properties.title = f"Begäran om information: {info_request.title}"
-    document.core_properties.author = f"{committee.name}, {municipality}"
-    document.core_properties.subject = info_request.registration_number or ""
-    style = document.styles["Normal"]
-    style.font.name = "Calibri"
-    style.font.size = Pt(11)
-
-    head = document.add_paragraph()
-    head.add_run(f"{municipality}\n").bold = True
-    head.add_run(committee.name)
-    meta = document.add_paragraph()
-    meta.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    meta.add_run(f"Datum: {issued.isoformat()}\n")
-    meta.add_run(f"Diarienummer: {info_request.registration_number or '–'}")
+    document = new_document(
+        title=f"Begäran om information: {info_request.title}",
+        committee=committee,
+        dated=issued,
+        reference=info_request.registration_number or "–",
+        subject=info_request.registration_number or "",
+    )
 
     to = document.add_paragraph()
     to.add_run("Till: ").bold = True
@@ -101,7 +70,7 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
         )
     deadline = document.add_paragraph()
     deadline.add_run("Svara senast: ").bold = True
-    deadline.add_run(f"{_long_date(info_request.deadline)} ({info_request.deadline.isoformat()})")
+    deadline.add_run(f"{long_date(info_request.deadline)} ({info_request.deadline.isoformat()})")
 
     if info_request.instructions:
         document.add_heading("Anvisningar", level=2)
@@ -110,27 +79,21 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
                 document.add_paragraph(paragraph.strip())
 
     document.add_heading("Uppgifter som ska lämnas", level=2)
-    table = document.add_table(rows=1, cols=5)
-    table.style = "Table Grid"
-    for cell, text in zip(
-        table.rows[0].cells,
-        ("Nr", "Uppgift", "Svarsform", "Obligatorisk", "Kan publiceras"),
-        strict=True,
-    ):
-        cell.text = ""
-        cell.paragraphs[0].add_run(text).bold = True
+    rows = []
     for number, field in enumerate(info_request.fields, 1):
-        cells = table.add_row().cells
-        cells[0].text = str(number)
-        cells[1].text = field.label
-        if field.help_text:
-            cells[1].add_paragraph(field.help_text).runs[0].italic = True
         answer_form = ANSWER_FORMS[field.type]
         if field.unit and field.type == FieldType.NUMBER:
             answer_form = f"{answer_form} ({field.unit})"
-        cells[2].text = answer_form
-        cells[3].text = "Ja" if field.required else "Nej"
-        cells[4].text = "Ja" if field.for_publication else "Nej"
+        rows.append(
+            [
+                str(number),
+                (field.label, field.help_text),
+                answer_form,
+                "Ja" if field.required else "Nej",
+                "Ja" if field.for_publication else "Nej",
+            ]
+        )
+    add_table(document, ["Nr", "Uppgift", "Svarsform", "Obligatorisk", "Kan publiceras"], rows)
 
     document.add_heading("Så lämnar ni svaret", level=2)
     base = config["BASE_URL"].rstrip("/")
@@ -155,9 +118,8 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
         db.session.get(User, info_request.created_by_id) if info_request.created_by_id else None
     )
     if creator is not None:
-        document.add_paragraph(f"{creator.name or creator.email}, {creator.email}")
+        document.add_paragraph(
+            f"{creator.name}, {creator.email}" if creator.name else creator.email
+        )
     document.add_paragraph(f"{committee.name}, {municipality}")
-
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return to_bytes(document)

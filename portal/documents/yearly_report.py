@@ -21,7 +21,7 @@ from portal.documents._layout import (
     add_facts,
     add_table,
     add_text,
-    add_toc,
+    add_title,
     long_date,
     new_document,
     to_bytes,
@@ -93,7 +93,7 @@ class PlanStatus:
         s = self.submission
         parts = [
             f"{s.registration_number}: {s.title}" if s.registration_number else s.title,
-            self.state,
+            self.state.lower(),  # mid-sentence
         ]
         if self.measures:
             parts.append(f"{self.done} av {self.measures} åtgärder genomförda")
@@ -297,12 +297,12 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
     title = f"Årsrapport över strategiska avtal {report.year}"
     document = new_document(
         title=title,
-        subtitle=f"{committee.name}, {municipality}",
-        municipality=municipality,
-        author=committee.name,
+        committee=committee,
+        dated=report.produced_on,
+        subject=f"{committee.name}, {municipality}",
     )
+    add_title(document, title, f"{committee.name}, {municipality}")
     document.add_paragraph(f"Sammanställd {long_date(report.produced_on)}.")
-    add_toc(document)
 
     document.add_heading("Inledning", level=1)
     document.add_paragraph(
@@ -340,7 +340,6 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
                 ]
                 for r in report.agreements
             ),
-            widths=[2.5, 3.8, 3.0, 2.4, 1.8, 3.5],
         )
         met = sum(1 for r in report.agreements if r.latest and r.latest.meets_requirements)
         not_met = sum(1 for r in report.agreements if r.latest and not r.latest.meets_requirements)

@@ -45,6 +45,10 @@ class Committee(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    # The committee's contact details in the letterhead of its documents (optional).
+    postal_address: Mapped[str | None] = mapped_column(sa.String(300))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
 
     def __str__(self) -> str:
         return self.name

@@ -49,37 +49,6 @@ def make_docx(*paragraphs: str) -> bytes:
     return buffer.getvalue()
 
 
-def make_pdf(*lines: str) -> bytes:
-    """A one-page PDF with Helvetica text (WinAnsi), small enough to read at a glance."""
-    ops = [b"BT", b"/F1 12 Tf", b"14 TL", b"72 770 Td"]
-    for line in lines:
-        escaped = line.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(")
-        ops.append(b"(" + escaped.replace(b")", b"\\)") + b") Tj T*")
-    ops.append(b"ET")
-    stream = b"\n".join(ops)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def reopen(data: bytes) -> docx.Document:
     return docx.Document(io.BytesIO(data))
 

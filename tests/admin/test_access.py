@@ -31,6 +31,14 @@ from tests.admin.helpers import answer, make_docx, upload
 # the provider registry, which all committees share). POST-only rules are "post".
 TABLE = {
     "/handlaggare/": "200",
+    "/handlaggare/anvandare": "admin",
+    "/handlaggare/anvandare/<int:staff_id>": "admin",
+    "/handlaggare/anvandare/<int:staff_id>/aktivera": "admin",
+    "/handlaggare/anvandare/<int:staff_id>/inaktivera": "admin",
+    "/handlaggare/anvandare/<int:staff_id>/nollstall-tvafaktor": "admin",
+    "/handlaggare/anvandare/<int:staff_id>/skicka-lank": "admin",
+    "/handlaggare/anvandare/ny": "admin",
+    "/handlaggare/anvandare/tvafaktor": "admin",
     "/handlaggare/arenden": "200",
     "/handlaggare/arenden/<int:submission_id>": "404",
     "/handlaggare/arenden/<int:submission_id>/<slug>": "post",
@@ -134,6 +142,7 @@ def x(w, make):
         "committee_id": w.committee_x.id,
         "area_id": w.area_x.id,
         "slug": "godkann",
+        "staff_id": w.reviewer_x2.id,
     }
     publishing = {"submission_id": done.id}
 

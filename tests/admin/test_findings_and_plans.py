@@ -96,7 +96,7 @@ def test_findings_csv(w, browser):
     csv = client.get("/handlaggare/iakttagelser?format=csv").get_data().decode("utf-8-sig")
     header, row = csv.split("\r\n")[:2]
     assert header.startswith("Bedömd;Avtal;Utförare")
-    assert "Genomförandeplaner saknas." in row and ";Nej;" in row and "Utkast" in row
+    assert "Genomförandeplaner saknas." in row and ";Nej;" in row and "Inte inskickat ännu" in row
 
 
 def plan_item_form(w, **values) -> dict:

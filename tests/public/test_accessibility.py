@@ -10,7 +10,7 @@ from portal import workflow
 from portal.extensions import db
 from portal.models import FieldType, Ownership, RequestField, Role, SubmissionKind
 from tests.browser import AXE_OPTIONS
-from tests.public.documents import make_pdf
+from tests.storage.files import pdf_bytes
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def site(make, w):
             keys[3]: "2026-10-14",
             keys[4]: "Kontaktmannaskap och veckovisa avstämningar.",
         },
-        [(keys[5], "kvalitetsberattelse.pdf", make_pdf("Kvalitetsberättelse 2026"))],
+        [(keys[5], "kvalitetsberattelse.pdf", pdf_bytes("Kvalitetsberättelse 2026"))],
     )
     answer = make.published(
         subs[0],

@@ -41,7 +41,8 @@ from portal.models import (
     SubmissionKind,
 )
 from tests.conftest import text_of
-from tests.public.documents import make_docx, make_pdf
+from tests.public.documents import make_docx
+from tests.storage.files import pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -193,7 +194,7 @@ def retitled(app, make, w) -> Publication:
         },
         files=[
             ("attachments", "anteckning-xylander.docx", make_docx("Anteckning om Fredriksdal.")),
-            ("attachments", "qvarnstrom-bilaga.pdf", make_pdf("Bor pa Ostergardsgatan.")),
+            ("attachments", "qvarnstrom-bilaga.pdf", pdf_bytes("Bor pa Ostergardsgatan.")),
         ],
     )
     db.session.commit()
@@ -274,7 +275,7 @@ def answered(make, w) -> Publication:
         },
         files=[
             (k[3], "rapport-gyllenhammar.docx", make_docx("Rapport om Björkhagen.")),
-            (k[3], "bilaga-ehrensvard.pdf", make_pdf("Bor vid Lindholmen.")),
+            (k[3], "bilaga-ehrensvard.pdf", pdf_bytes("Bor vid Lindholmen.")),
         ],
     )
     db.session.commit()

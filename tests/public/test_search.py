@@ -12,7 +12,8 @@ from portal import search
 from portal.extensions import db
 from portal.models import FieldType, Ownership, RequestField, Role, SubmissionKind
 from tests.conftest import text_of
-from tests.public.documents import make_docx, make_pdf
+from tests.public.documents import make_docx
+from tests.storage.files import pdf_bytes
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_finds_words_inside_a_published_docx_and_pdf(client, make, w):
         w.org_b,
         title="Årsredovisning Org B",
         fields=file_field(),
-        files=[(2, "rutin.pdf", make_pdf("Nattfastan understiger elva timmar."))],
+        files=[(2, "rutin.pdf", pdf_bytes("Nattfastan understiger elva timmar."))],
     )
 
     assert titles(client.get("/sok?q=trädgårdsterapin")) == ["Årsredovisning Org A"]
@@ -70,7 +71,7 @@ def test_index_text_holds_answers_provider_and_document_text(app, make, w):
         title="Indexerad",
         fields=file_field(),
         answers={1: "Kontaktmannaskap och veckovisa avstämningar"},
-        files=[(2, "a.pdf", make_pdf("Fallpreventionen fungerar."))],
+        files=[(2, "a.pdf", pdf_bytes("Fallpreventionen fungerar."))],
     )
     text = publication.search_text
     for expected in (

@@ -25,7 +25,8 @@ from portal.models import (
     ScanStatus,
 )
 from storage.scan import open_scanner
-from tests.public.documents import make_docx, make_pdf
+from tests.public.documents import make_docx
+from tests.storage.files import pdf_bytes
 
 
 @pytest.fixture
@@ -65,13 +66,13 @@ def world(app, make, w):
     original = upload(
         "original-hemlig.docx", make_docx("Personnummer HEMLIGT-ORIGINAL"), w.user_a, file_key
     )
-    clean = upload("oppen.pdf", make_pdf("OPPEN-TEXT i dokumentet"), w.user_a, file_key)
+    clean = upload("oppen.pdf", pdf_bytes("OPPEN-TEXT i dokumentet"), w.user_a, file_key)
     scanner = app.extensions["scanner"]
     try:
         app.extensions["scanner"] = None  # scanning off: "not scanned", never public
-        unscanned = upload("oskannad.pdf", make_pdf("OSKANNAD-TEXT"), w.user_a, file_key)
+        unscanned = upload("oskannad.pdf", pdf_bytes("OSKANNAD-TEXT"), w.user_a, file_key)
         app.extensions["scanner"] = open_scanner("unix:///nonexistent/insyn-clamd.sock", 1)
-        quarantined = upload("karantan.pdf", make_pdf("KARANTAN-TEXT"), w.user_a, file_key)
+        quarantined = upload("karantan.pdf", pdf_bytes("KARANTAN-TEXT"), w.user_a, file_key)
     finally:
         app.extensions["scanner"] = scanner
     assert original.scan_status == clean.scan_status == ScanStatus.CLEAN
@@ -83,7 +84,7 @@ def world(app, make, w):
     workflow.submit(sub, w.user_a)
     workflow.approve(sub, w.reviewer_x)
     # The publisher replaces the original DOCX with a redacted PDF for the public.
-    copy = upload("maskerad.pdf", make_pdf("MASKERAD-KOPIA utan personnummer"), w.publisher)
+    copy = upload("maskerad.pdf", pdf_bytes("MASKERAD-KOPIA utan personnummer"), w.publisher)
     workflow.attach_redacted_copy(original, copy, w.publisher)
     live = make.published(
         sub,
@@ -103,7 +104,7 @@ def world(app, make, w):
         summary="GONE-SAMMANFATTNING",
         fields=fields(),
         answers={1: "GONE-SVAR"},
-        files=[(2, "gone.pdf", make_pdf("GONE-DOKUMENT"))],
+        files=[(2, "gone.pdf", pdf_bytes("GONE-DOKUMENT"))],
     )
     workflow.withdraw_publication(gone, w.publisher, "Innehöll personuppgifter")
 
@@ -119,7 +120,7 @@ def world(app, make, w):
         unpublished,
         w.reviewer_x,
         {unpublished.request.fields[0].key: "OPUBLICERAT-SVAR"},
-        [(unpublished.request.fields[1].key, "opub.pdf", make_pdf("OPUB-DOKUMENT"))],
+        [(unpublished.request.fields[1].key, "opub.pdf", pdf_bytes("OPUB-DOKUMENT"))],
     )
     draft = make.report(
         make.SubmissionKind.DEVIATION_REPORT, w.org_a, w.committee_x, w.user_a, title="UTKAST-TITEL"

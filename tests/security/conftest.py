@@ -21,7 +21,8 @@ from portal.models import (
     Role,
     SubmissionKind,
 )
-from tests.admin.helpers import answer, make_docx, make_pdf, upload
+from tests.admin.helpers import answer, make_docx, upload
+from tests.storage.files import pdf_bytes
 
 # Rows that a request may add without changing anything a user owns: the audit trail.
 UNFINGERPRINTED = {"audit_event"}
@@ -71,7 +72,7 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         submitted,
         author,
         answers,
-        files=[(keys["file"], f"{label}.pdf", make_pdf(f"Bilaga {label}"))],
+        files=[(keys["file"], f"{label}.pdf", pdf_bytes(f"Bilaga {label}"))],
     )
     (approved,) = make.info_request(committee, [org], reviewer, service_area=area)
     answer(
@@ -90,7 +91,7 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         shown,
         author,
         answers,
-        files=[(keys["file"], f"{label}-publicerad.pdf", make_pdf(f"Publicerad {label}"))],
+        files=[(keys["file"], f"{label}-publicerad.pdf", pdf_bytes(f"Publicerad {label}"))],
     )
     workflow.approve(shown, reviewer)
     publication = make.published(shown, w.publisher, title=f"Publicerad {label}")
@@ -113,6 +114,9 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         invited_by=author,
     )
     db.session.add(invitation)
+    # A staff account of the committee that no role of the matrix signs in as (an accepted
+    # post may deactivate it).
+    staff = make.user(Role.REVIEWER, committees=[committee])
     db.session.commit()
     return {
         "submission_id": submitted.id,
@@ -133,6 +137,7 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         "code": "en",
         "filename": "css/insyn.css",
         "invitation_id": invitation.id,
+        "staff_id": staff.id,
         "token": invitation_token({"i": invitation.id, "e": invitation.email}),
         "reset_token": reset_token(author),
         # Rules that need an object in a particular state.

@@ -34,8 +34,9 @@ from lxml import html as lxml_html
 from portal import csv_files, demo
 from portal.extensions import db
 from portal.models import Committee, FieldType, Provider, RequestField, ServiceArea, User
-from tests.admin.helpers import make_docx, make_pdf
+from tests.admin.helpers import make_docx
 from tests.conftest import FormClient
+from tests.storage.files import pdf_bytes
 
 STAFF_ROLES = {
     "reviewer": "handlaggare@exempelby.example",
@@ -102,7 +103,7 @@ def demo_site(app, make):
         reviewer,
         {keys[0]: "Egenkontrollen är gjord."},
         files=[
-            (keys[1], "egenkontroll.pdf", make_pdf("Egenkontroll 2026")),
+            (keys[1], "egenkontroll.pdf", pdf_bytes("Egenkontroll 2026")),
             (keys[2], "rutin.docx", make_docx("Rutin för avvikelser")),
         ],
         author=author,

@@ -45,6 +45,9 @@ FORMS = [
     ("publisher", "/handlaggare/publiceringar/{publication_id}"),
     ("admin", "/handlaggare/namnder/{committee_id}/andra"),
     ("admin", "/handlaggare/verksamhetsomraden/{area_id}/andra"),
+    ("admin", "/handlaggare/anvandare"),  # the two-factor rule
+    ("admin", "/handlaggare/anvandare/ny"),
+    ("admin", "/handlaggare/anvandare/{staff_id}"),
 ]
 
 # POST rules no page above offers a form with input for, and why they need no fuzzing: they
@@ -60,6 +63,10 @@ NOT_FUZZED = {
     "/utforare/organisation/inbjudningar/<int:invitation_id>/aterkalla": "no input",
     "/handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort": "no input",
     "/handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": "no input",
+    "/handlaggare/anvandare/<int:staff_id>/aktivera": "no input",
+    "/handlaggare/anvandare/<int:staff_id>/inaktivera": "no input",
+    "/handlaggare/anvandare/<int:staff_id>/nollstall-tvafaktor": "no input",
+    "/handlaggare/anvandare/<int:staff_id>/skicka-lank": "no input",
     "/logga-in/kod": "the same code form as /konto/tvafaktor",
     "/utforare/atgardsplaner/ny": "needs a submitted deviation or a finding the world has "
     "not; its draft, once made, is the answer form fuzzed above",
