@@ -132,7 +132,7 @@ def new_document(
     width = text_width(section)
     _styles(document, width)
     section.different_first_page_header_footer = True
-    _running_header(section.header, sender, reference or title)
+    _running_header(section.header, sender, f"Dnr {reference}" if reference else title)
     for footer in (section.first_page_footer, section.footer):
         _footer(footer, sender, width)
     _letterhead(document, sender, dated, reference)
@@ -373,6 +373,8 @@ def _field(paragraph: Paragraph, instruction: str, shown: str) -> None:
 
 
 def _table(document: Document, rows: list[list], *, header=False, labels=False, mono=None):
+    if not rows:
+        return None
     width = text_width(document.sections[-1])
     columns = [[_plain(row[i]) for row in rows] for i in range(len(rows[0]))]
     fit = fit_columns(columns, width, mono=mono)

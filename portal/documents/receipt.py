@@ -44,6 +44,12 @@ def receipt(version: SubmissionVersion) -> bytes:
     what = kind_label(submission.kind)
     if version.number > 1:
         what += f", version {version.number}"
+    if submitter is None:
+        sent_by = "–"
+    elif submitter.name:
+        sent_by = f"{submitter.name} <{submitter.email}>"
+    else:
+        sent_by = submitter.email
     rows = [
         ("Diarienummer", submission.registration_number or "–"),
         ("Ärende", submission.title),
@@ -51,10 +57,7 @@ def receipt(version: SubmissionVersion) -> bytes:
         ("Nämnd", submission.committee.name),
         ("Utförare", f"{provider.name} ({provider.org_number})"),
         ("Inskickad", moment(version.submitted_at)),
-        (
-            "Inskickad av",
-            f"{submitter.name or submitter.email} <{submitter.email}>" if submitter else "–",
-        ),
+        ("Inskickad av", sent_by),
     ]
     if submission.request is not None:
         rows.insert(3, ("Svar på begäran", submission.request.registration_number))

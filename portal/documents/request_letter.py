@@ -44,7 +44,7 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
         title=f"Begäran om information: {info_request.title}",
         committee=committee,
         dated=issued,
-        reference=info_request.registration_number or "–",
+        reference=info_request.registration_number,
         subject=info_request.registration_number or "",
     )
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 from portal import workflow
 from portal.dates import today
 from portal.extensions import db
-from portal.models import Finding, FollowUpForm, FollowUpItem, FollowUpPlan
+from portal.models import Finding, FollowUpForm, FollowUpItem, FollowUpPlan, Role
 from tests.admin.helpers import answer
 from tests.conftest import text_of
 
@@ -80,13 +80,21 @@ LISTS = {
         ("finding.record", "request.issue"),
         None,
     ),
+    "admin.staff_users": (
+        "/handlaggare/anvandare?q=alfahandläggare",
+        "admin",
+        ("Alfahandläggare", "Betahandläggare"),
+        None,
+    ),
 }
-# Endpoints that are not lists of objects (a single object's page, a form, a document).
-NOT_LISTS = {"admin.start", "admin.yearly_report"}
+# Endpoints that are not lists of objects (a single object's page, a form, a document, the
+# address of a button opened with GET).
+NOT_LISTS = {"admin.start", "admin.yearly_report", "admin.staff_two_factor_page"}
 
 
 def _two_of_everything(w, make):
     for twin in ("Alfa", "Beta"):
+        make.user(Role.REVIEWER, committees=[w.committee_x], name=f"{twin}handläggare")
         (sub,) = make.info_request(
             w.committee_x, [w.org_a], w.reviewer_x, title=f"{twin}redovisning"
         )

@@ -570,4 +570,11 @@ def test_axe_finds_no_violations_on_the_staff_account_pages(chromium, axe, serve
     assert "Kontot är skapat" in page_.inner_text("main")
     check("created")
     context.close()
+    # The page where the new user chooses the password, from the mailed link.
+    context = chromium.new_context(viewport={"width": width, "height": 900}, locale="sv-SE")
+    page_ = context.new_page()
+    assert page_.goto(server + link_in(mails_to("nils.nilsson@kommun.example")[0])).ok
+    assert "nils.nilsson@kommun.example" in page_.inner_text("main")
+    check("choose-password")
+    context.close()
     assert not problems, "\n\n".join(f"{name}:\n{report}" for name, report in problems.items())

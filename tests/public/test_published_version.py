@@ -40,7 +40,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.public.answers import public_answers
 from tests import factories
-from tests.conftest import _make_database, text_of
+from tests.conftest import LOCAL_POSTGRES, _make_database, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -406,14 +406,13 @@ def _pins() -> dict[int, int]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def scratch_url(request, tmp_path_factory, database_url):
-    """A database of its own, migrated down and up: SQLite always, PostgreSQL when the
-    suite runs on it."""
+    """A database of its own, migrated down and up, on both engines: PostgreSQL is the
+    suite's server, or the local one in an SQLite run (missing: an error, not a skip)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('m11') / 'm.sqlite'}"
         return
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the suite runs on SQLite (TEST_DATABASE_URL for PostgreSQL)")
-    url, drop = _make_database(tmp_path_factory, database_url)
+    server = database_url if database_url.startswith("postgresql") else LOCAL_POSTGRES
+    url, drop = _make_database(tmp_path_factory, server)
     yield url
     drop()
 

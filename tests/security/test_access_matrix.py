@@ -42,17 +42,28 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /handlaggare/anvandare": "login 404 404 404 404 200",
     "GET /handlaggare/anvandare/<int:staff_id>": "login 404 404 404 404 200",
     "POST /handlaggare/anvandare/<int:staff_id>": "login 404 404 404 404 ok",
+    # The buttons' addresses opened with GET lead back to the page of the button (303).
+    "GET /handlaggare/anvandare/<int:staff_id>/aktivera": "login 404 404 404 404 303",
     "POST /handlaggare/anvandare/<int:staff_id>/aktivera": "login 404 404 404 404 ok",
+    "GET /handlaggare/anvandare/<int:staff_id>/inaktivera": "login 404 404 404 404 303",
     "POST /handlaggare/anvandare/<int:staff_id>/inaktivera": "login 404 404 404 404 ok",
+    "GET /handlaggare/anvandare/<int:staff_id>/nollstall-tvafaktor": "login 404 404 404 404 303",
     "POST /handlaggare/anvandare/<int:staff_id>/nollstall-tvafaktor": "login 404 404 404 404 ok",
+    "GET /handlaggare/anvandare/<int:staff_id>/skicka-lank": "login 404 404 404 404 303",
     "POST /handlaggare/anvandare/<int:staff_id>/skicka-lank": "login 404 404 404 404 ok",
     "GET /handlaggare/anvandare/ny": "login 404 404 404 404 200",
     "POST /handlaggare/anvandare/ny": "login 404 404 404 404 ok",
+    "GET /handlaggare/anvandare/tvafaktor": "login 404 404 404 404 303",
     "POST /handlaggare/anvandare/tvafaktor": "login 404 404 404 404 ok",
     "GET /handlaggare/arenden": "login 404 404 200 200 200",
     "GET /handlaggare/arenden/<int:submission_id>": (
         "login 404 404 200 200 200",
         "login 404 404 404 200 200",
+    ),
+    # A decision form's address opened with GET leads to the case (303), not 405.
+    "GET /handlaggare/arenden/<int:submission_id>/<slug>": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
     ),
     "POST /handlaggare/arenden/<int:submission_id>/<slug>": (
         "login 404 404 ok 404 ok",
@@ -96,6 +107,10 @@ TABLE: dict[str, str | tuple[str, str]] = {
         "login 404 404 200 200 200",
         "login 404 404 404 200 200",
     ),
+    "GET /handlaggare/begaranden/<int:request_id>/forlang": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
+    ),
     "POST /handlaggare/begaranden/<int:request_id>/forlang": (
         "login 404 404 ok 404 ok",
         "login 404 404 404 404 ok",
@@ -116,7 +131,16 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "GET /handlaggare/publicering": "login 404 404 200 200 200",
     "GET /handlaggare/publicering/<int:submission_id>": "login 404 404 404 200 200",
     "POST /handlaggare/publicering/<int:submission_id>": "login 404 404 404 ok ok",
+    # To the publish page for a publisher, to the case for a reviewer who may see it.
+    "GET /handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
+    ),
     "POST /handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad": "login 404 404 404 ok ok",  # noqa: E501
+    "GET /handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
+    ),
     "POST /handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort": "login 404 404 404 ok ok",  # noqa: E501
     "GET /handlaggare/publiceringar": "login 404 404 200 200 200",
     "GET /handlaggare/publiceringar/<int:publication_id>": (
@@ -133,6 +157,10 @@ TABLE: dict[str, str | tuple[str, str]] = {
         "login 404 404 ok 404 ok",
         "login 404 404 404 404 ok",
     ),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
+    ),
     "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/kopiera": (
         "login 404 404 ok 404 ok",
         "login 404 404 404 404 ok",
@@ -144,6 +172,10 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>": (
         "login 404 404 ok 404 ok",
         "login 404 404 404 404 ok",
+    ),
+    "GET /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort": (
+        "login 404 404 303 303 303",
+        "login 404 404 404 303 303",
     ),
     "POST /handlaggare/uppfoljningsplaner/<int:plan_id>/punkter/<int:item_id>/ta-bort": (
         "login 404 404 ok 404 ok",

@@ -45,9 +45,11 @@ FORMS = [
     ("publisher", "/handlaggare/publiceringar/{publication_id}"),
     ("admin", "/handlaggare/namnder/{committee_id}/andra"),
     ("admin", "/handlaggare/verksamhetsomraden/{area_id}/andra"),
-    ("admin", "/handlaggare/anvandare"),  # the two-factor rule
     ("admin", "/handlaggare/anvandare/ny"),
     ("admin", "/handlaggare/anvandare/{staff_id}"),
+    # Last: its form may require two-factor login of all staff, after which a staff member
+    # without an app is sent to set one up before any other page.
+    ("admin", "/handlaggare/anvandare"),
 ]
 
 # POST rules no page above offers a form with input for, and why they need no fuzzing: they
