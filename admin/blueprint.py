@@ -7,10 +7,8 @@ from datetime import datetime
 from flask import Blueprint
 from flask_login import current_user, login_required
 
-from admin import labels
-from portal import policy
+from portal import labels, policy
 from portal.dates import local
-from portal.workflow import staff_state_label
 
 bp = Blueprint("admin", __name__, url_prefix="/handlaggare")
 
@@ -42,12 +40,11 @@ def _staff_context() -> dict:
         return policy.can(current_user, policy.Action(action), obj)
 
     return {
-        "L": labels,
         "may": may,
         "kr": kronor,
         "when": when,
         "options": options,
         # Staff pages name the states as staff see them (a draft is "not yet submitted");
         # templates that import the shared state_badge macro do so "with context" for it.
-        "state_label": staff_state_label,
+        "state_label": labels.staff_state_label,
     }

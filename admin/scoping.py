@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_login import current_user
 
-from admin import labels
-from portal import policy
+from portal import labels, policy
 from portal.extensions import db
 from portal.models import Committee, Role, ServiceArea
 from portal.policy import Action

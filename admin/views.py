@@ -2,7 +2,7 @@
 
 The pages live in one module per area; importing them here registers their routes:
 registry (committees, service areas, providers, agreements), plans (follow-up plans),
-info_requests (information requests and letters), review (queue, submission,
+requests (information requests and letters), review (queue, submission,
 decisions, files), findings, publication (personal-data guard, redacted copies,
 withdrawal), report (yearly report on strategic agreements), dashboard (start
 page), audit_log and staff (staff accounts, a package: views, forms, operations).
@@ -14,11 +14,11 @@ from admin import (  # noqa: F401  (imported for their routes)
     audit_log,
     dashboard,
     findings,
-    info_requests,
     plans,
     publication,
     registry,
     report,
+    requests,
     review,
     staff,
 )

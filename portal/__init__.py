@@ -76,10 +76,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
 
-    from portal.workflow import state_label
+    from portal import formatting, labels
 
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["state_label"] = labels.state_label
+    app.jinja_env.globals["L"] = labels
+    app.jinja_env.filters.update(formatting.template_filters())
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["this_page"] = this_page
     app.jinja_env.globals["scanning_enabled"] = storage.scanning_enabled

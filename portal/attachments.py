@@ -27,7 +27,7 @@ from werkzeug.datastructures import FileStorage
 
 from portal import audit, notifications
 from portal.extensions import db
-from portal.models import Attachment, ScanStatus, User
+from portal.models import Attachment, AuditAction, ScanStatus, User
 from storage import current_scanner, current_store
 from storage.downloads import send_object
 from storage.scan import ScanOutcome, ScanResult
@@ -105,7 +105,7 @@ def _now() -> datetime:
 
 def _audit_infected(uploader: User | None, signature: str, **detail) -> None:
     """Write ``upload.infected`` in its own transaction: the caller will roll back its own."""
-    event = audit.record("upload.infected", actor=uploader, signature=signature, **detail)
+    event = audit.record(AuditAction.UPLOAD_INFECTED, actor=uploader, signature=signature, **detail)
     if _holds_sqlite_write_lock():
         # A second SQLite connection would wait out the busy timeout (10 s) behind this one's
         # write lock and then fail: the event goes with the caller's transaction instead.
@@ -268,7 +268,7 @@ def _remove_infected(
         row.scan_status = ScanStatus.INFECTED
         row.scanned_at = _now()
         audit.record(
-            "attachment.infected",
+            AuditAction.ATTACHMENT_INFECTED,
             row,
             actor=None,
             signature=signature,

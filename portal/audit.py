@@ -6,10 +6,10 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import AuditAction, AuditEvent, User
 
 
-def record(action: str, obj=None, *, actor: User | None = None, **detail) -> AuditEvent:
+def record(action: AuditAction, obj=None, *, actor: User | None = None, **detail) -> AuditEvent:
     """Add an audit event for ``action`` on ``obj`` by ``actor`` (default: the logged-in user)."""
     if actor is None and has_request_context() and current_user.is_authenticated:
         actor = current_user._get_current_object()

@@ -41,8 +41,8 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import Response
-from flask_babel import gettext as _
 
+from portal import labels
 from portal.dates import local
 from portal.streaming import streamed_response
 
@@ -99,7 +99,7 @@ def cell(value, dialect: Dialect = EXCEL) -> str:
     if value is None:
         text = ""
     elif isinstance(value, bool):
-        text = (_("Ja") if value else _("Nej")) if excel else ("true" if value else "false")
+        text = labels.yes_no(value) if excel else ("true" if value else "false")
     elif isinstance(value, datetime):
         text = local(value).strftime("%Y-%m-%d %H:%M") if excel else value.isoformat()
     elif isinstance(value, date):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, g, has_request_context, render_template
+from flask_babel import force_locale
 
 from portal.extensions import db
 from portal.models import OutboundMail
@@ -22,13 +23,18 @@ SMTP_TIMEOUT = 10
 _console = threading.Lock()
 
 
-def queue(recipient: str, subject: str, template: str, **context) -> OutboundMail:
-    """Write a mail (body from ``templates/email/<template>.txt``) to the outbox."""
-    mail = OutboundMail(
-        recipient=recipient,
-        subject=subject,
-        body=render_template(f"email/{template}.txt", **context),
-    )
+def queue(recipient: str, subject, template: str, **context) -> OutboundMail:
+    """Write a mail (body from ``templates/email/<template>.txt``) to the outbox.
+
+    Mails are written in the installation's language (``BABEL_DEFAULT_LOCALE``), whatever
+    the language of the page that caused them: ``subject`` may be a lazy translation.
+    """
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        mail = OutboundMail(
+            recipient=recipient,
+            subject=str(subject),
+            body=render_template(f"email/{template}.txt", **context),
+        )
     db.session.add(mail)
     if has_request_context():
         g.setdefault("queued_mails", []).append(mail)

@@ -28,6 +28,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from portal import mail
@@ -48,8 +49,7 @@ from portal.urls import external_url
 WAITING = (ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED)
 # Review events that set a new deadline for the provider.
 DEADLINE_EVENTS = ("ask_clarification", "extend_deadline", "request_action_plan")
-DECISION_WORDS = {"approve": "godkänt", "reject": "avslagit", "close": "avslutat"}
-DECISION_SUBJECTS = {"approve": "godkänt", "reject": "avslaget", "close": "avslutat"}
+DECISION_WORDS = {"approve": _l("godkänt"), "reject": _l("avslagit"), "close": _l("avslutat")}
 
 
 def provider_recipients(provider_id: int) -> list[str]:
@@ -76,8 +76,17 @@ def _staff_recipient(user_id: int | None) -> list[str]:
     return [user.email]
 
 
-def _queue_all(recipients, subject: str, template: str, **context) -> list[OutboundMail]:
+def _queue_all(recipients, subject, template: str, **context) -> list[OutboundMail]:
     return [mail.queue(r, subject, template, **context) for r in recipients]
+
+
+def _decision_subject(name: str, reference: str):
+    subjects = {
+        "approve": _l("Ärende %(reference)s är godkänt", reference=reference),
+        "reject": _l("Ärende %(reference)s är avslaget", reference=reference),
+        "close": _l("Ärende %(reference)s är avslutat", reference=reference),
+    }
+    return subjects[name]
 
 
 def _signature(submission: Submission) -> str:
@@ -94,7 +103,11 @@ def request_issued(submissions: list[Submission]) -> list[OutboundMail]:
         request = submission.request
         mails += _queue_all(
             provider_recipients(submission.provider_id),
-            f"Ny begäran från {submission.committee.name}: {submission.title}",
+            _l(
+                "Ny begäran från %(committee)s: %(title)s",
+                committee=submission.committee.name,
+                title=submission.title,
+            ),
             "request_issued",
             submission=submission,
             request=request,
@@ -119,7 +132,10 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
         return [
             mail.queue(
                 actor.email,
-                f"Kvitto: {submission.registration_number} har tagits emot",
+                _l(
+                    "Kvitto: %(reference)s har tagits emot",
+                    reference=submission.registration_number,
+                ),
                 "receipt",
                 version=version,
                 submitted=local(version.submitted_at).strftime("%Y-%m-%d kl. %H:%M"),
@@ -136,12 +152,15 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
         ]
     if name == "ask_clarification":
         return _queue_all(
-            recipients, f"Komplettering begärd: {reference}", "clarification_requested", **context
+            recipients,
+            _l("Komplettering begärd: %(reference)s", reference=reference),
+            "clarification_requested",
+            **context,
         )
     if name in DECISION_WORDS:
         return _queue_all(
             recipients,
-            f"Ärende {reference} är {DECISION_SUBJECTS[name]}",
+            _decision_subject(name, reference),
             "decision",
             decision=DECISION_WORDS[name],
             **context,
@@ -149,14 +168,18 @@ def on_transition(submission: Submission, name: str, actor: User | None, comment
     if name == "extend_deadline":
         return _queue_all(
             recipients,
-            f"Ny svarsdag {submission.deadline.isoformat()}: {submission.title}",
+            _l(
+                "Ny svarsdag %(deadline)s: %(title)s",
+                deadline=submission.deadline.isoformat(),
+                title=submission.title,
+            ),
             "deadline_extended",
             **context,
         )
     if name == "request_action_plan":
         return _queue_all(
             recipients,
-            f"Åtgärdsplan begärd av {submission.committee.name}",
+            _l("Åtgärdsplan begärd av %(committee)s", committee=submission.committee.name),
             "action_plan_requested",
             **context,
         )
@@ -185,7 +208,9 @@ def attachment_infected(attachment: Attachment, signature: str) -> list[Outbound
     reference = submission and (submission.registration_number or submission.title)
     return _queue_all(
         recipients,
-        f"En fil i {reference} är borttagen: virus" if reference else "En fil är borttagen: virus",
+        _l("En fil i %(reference)s är borttagen: virus", reference=reference)
+        if reference
+        else _l("En fil är borttagen: virus"),
         "attachment_infected",
         attachment=attachment,
         submission=submission,
@@ -299,22 +324,34 @@ def _queue_reminder(submission: Submission, kind: str, day: date) -> list[Outbou
     if kind == "overdue":
         staff = [e for e in _staff_recipient(submission.created_by_id) if e not in recipients]
         return _queue_all(
-            recipients, f"Svaret är försenat: {submission.title}", "overdue", **context
+            recipients,
+            _l("Svaret är försenat: %(title)s", title=submission.title),
+            "overdue",
+            **context,
         ) + _queue_all(
             staff,
-            f"Försenat svar från {submission.provider.name}: {submission.title}",
+            _l(
+                "Försenat svar från %(provider)s: %(title)s",
+                provider=submission.provider.name,
+                title=submission.title,
+            ),
             "overdue_staff",
             staff_link=external_url("admin.start"),
             **context,
         )
+    days = context["days_left"]
     when = (
-        "i morgon"
-        if context["days_left"] == 1
-        else ("i dag" if context["days_left"] == 0 else f"om {context['days_left']} dagar")
+        _l("i morgon")
+        if days == 1
+        else (_l("i dag") if days == 0 else _l("om %(days)s dagar", days=days))
     )
     return _queue_all(
         recipients,
-        f"Påminnelse: svara senast {submission.deadline.isoformat()} – {submission.title}",
+        _l(
+            "Påminnelse: svara senast %(deadline)s – %(title)s",
+            deadline=submission.deadline.isoformat(),
+            title=submission.title,
+        ),
         "reminder",
         when=when,
         **context,

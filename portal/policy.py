@@ -1,8 +1,10 @@
-"""The one place that answers "may this user do this to this object".
+"""The one place that answers "may this user do this to this object", and what the public
+may see of a publication.
 
 Provider users are confined to their own organisation, staff to their committees,
 administrators reach everything. Loaders answer 404 both for what does not exist
-and for what the user may not see, so existence does not leak.
+and for what the user may not see, so existence does not leak. The public (no login)
+reads published publications only, and of them the answers and documents below.
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ from portal.models import (
     InformationRequest,
     Provider,
     Publication,
+    PublicationState,
     Role,
+    ScanStatus,
     ServiceArea,
     Submission,
     SubmissionVersion,
     User,
 )
 from portal.models.base import MAX_ID
+from portal.models.publication import public_answers as chosen_answers
 
 T = TypeVar("T")
 
@@ -194,6 +199,41 @@ def visible_submissions(user, query):
     if user.role == Role.ADMIN:
         return query
     return query.where(Submission.committee_id.in_(user.committee_ids or {-1}))
+
+
+# --- what the public may see -------------------------------------------------------------
+
+# The columns of a measure that the publication page shows (templates/public/publication.html)
+# and the API gives (portal.published.answers.Answer.measures); nothing else of a measure is
+# public (its ``evidence`` is an internal attachment id).
+SHOWN_MEASURE_KEYS = ("description", "owner", "due", "status", "done_on")
+
+
+def shown_to_public(publication: Publication) -> bool:
+    """Whether the public may read what ``publication`` holds: while it is published. Of a
+    withdrawn one the public sees only that it was, when and why."""
+    return publication.state == PublicationState.PUBLISHED
+
+
+def approved_answers(publication: Publication) -> dict:
+    """The answers of the version the publisher checked and published (pinned by the
+    publication): never those of a later version, such as an action plan's progress
+    report, which no publisher has seen."""
+    return dict(publication.version.answers or {})
+
+
+def shown_answers(publication: Publication) -> dict:
+    """The chosen originals of the published version and, in their place, the publisher's
+    redacted wordings, {key: value}. Raw material of
+    :func:`portal.published.answers.public_answers`, which orders them as the page shows them."""
+    return chosen_answers(publication, approved_answers(publication))
+
+
+def public_documents(publication: Publication) -> list:
+    """The published documents the public may download: scanned clean, of a live publication."""
+    if not shown_to_public(publication):
+        return []
+    return [d for d in publication.documents if d.public_file.scan_status == ScanStatus.CLEAN]
 
 
 def may_send_files(request) -> bool:

@@ -19,10 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal import audit, notifications, policy
 from portal.dates import today
 from portal.extensions import db
+from portal.labels import state_label
 from portal.models import (
     Attachment,
+    AuditAction,
     Finding,
     InformationRequest,
+    MeasureStatus,
     Provider,
     Publication,
     PublicationState,
@@ -85,6 +88,25 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
+# What the audit log records for each transition.
+TRANSITION_AUDIT = {
+    "submit": AuditAction.SUBMISSION_SUBMIT,
+    "resubmit": AuditAction.SUBMISSION_RESUBMIT,
+    "withdraw": AuditAction.SUBMISSION_WITHDRAW,
+    "report_progress": AuditAction.SUBMISSION_REPORT_PROGRESS,
+    "ask_clarification": AuditAction.SUBMISSION_ASK_CLARIFICATION,
+    "approve": AuditAction.SUBMISSION_APPROVE,
+    "reject": AuditAction.SUBMISSION_REJECT,
+    "close": AuditAction.SUBMISSION_CLOSE,
+    "extend_deadline": AuditAction.SUBMISSION_EXTEND_DEADLINE,
+}
+
+# What the audit log records when a provider opens an unasked report.
+REPORT_START_AUDIT = {
+    SubmissionKind.DEVIATION_REPORT: AuditAction.DEVIATION_REPORT_START,
+    SubmissionKind.ACTION_PLAN: AuditAction.ACTION_PLAN_START,
+}
+
 EDITABLE = {S.DRAFT, S.CLARIFICATION_REQUESTED}
 
 
@@ -125,7 +147,7 @@ def waits_under_deadline(submission: Submission) -> bool:
 
 def all_measures_done(version: SubmissionVersion | None) -> bool:
     measures = (version.answers or {}).get("measures", []) if version else []
-    return bool(measures) and all(m.get("status") == "done" for m in measures)
+    return bool(measures) and all(m.get("status") == MeasureStatus.DONE for m in measures)
 
 
 def _lock(submission: Submission) -> Submission:
@@ -169,7 +191,12 @@ def _apply(name: str, submission: Submission, actor: User, *, comment: str = "",
         )
     )
     audit.record(
-        f"submission.{name}", submission, actor=actor, from_state=before, to_state=after, **detail
+        TRANSITION_AUDIT[name],
+        submission,
+        actor=actor,
+        from_state=before,
+        to_state=after,
+        **detail,
     )
     return submission
 
@@ -245,7 +272,7 @@ def _open_answers(info_request: InformationRequest, providers: list[Provider], a
     db.session.add_all(submissions)
     db.session.flush()
     audit.record(
-        "request.issue" if actor else "request.schedule",
+        AuditAction.REQUEST_ISSUE if actor else AuditAction.REQUEST_SCHEDULE,
         info_request,
         actor=actor,
         providers=[p.id for p in providers],
@@ -277,7 +304,7 @@ def extend_request_deadline(
         if s.deadline is None or s.deadline < new_deadline
     ]
     audit.record(
-        "request.extend_deadline",
+        AuditAction.REQUEST_EXTEND_DEADLINE,
         info_request,
         actor=actor,
         old_deadline=info_request.deadline.isoformat(),
@@ -353,7 +380,7 @@ def record_finding(finding: Finding, actor: User) -> Submission | None:
             )
         )
     audit.record(
-        "finding.record",
+        AuditAction.FINDING_RECORD,
         finding,
         actor=actor,
         agreement=finding.agreement_id,
@@ -377,7 +404,7 @@ def start_report(submission: Submission, actor: User) -> Submission:
     submission.issued_on = submission.issued_on or today()
     db.session.add(submission)
     db.session.flush()
-    audit.record(f"{submission.kind.value}.start", submission, actor=actor)
+    audit.record(REPORT_START_AUDIT[submission.kind], submission, actor=actor)
     return submission
 
 
@@ -557,7 +584,7 @@ def publish(
     db.session.add(publication)
     db.session.flush()
     audit.record(
-        "publication.publish",
+        AuditAction.PUBLICATION_PUBLISH,
         publication,
         actor=actor,
         submission=submission.id,
@@ -582,7 +609,7 @@ def attach_redacted_copy(original: Attachment, copy: Attachment, actor: User) ->
     db.session.add(copy)
     db.session.flush()
     audit.record(
-        "attachment.redacted_copy",
+        AuditAction.ATTACHMENT_REDACTED_COPY,
         copy,
         actor=actor,
         original=original.id,
@@ -604,29 +631,6 @@ def withdraw_publication(publication: Publication, actor: User, reason: str) -> 
     publication.state = PublicationState.WITHDRAWN
     publication.withdrawn_at = utcnow()
     publication.withdrawn_reason = reason
-    audit.record("publication.withdraw", publication, actor=actor, reason=reason)
+    audit.record(AuditAction.PUBLICATION_WITHDRAW, publication, actor=actor, reason=reason)
     _flush()
     return publication
-
-
-STATE_LABELS = {
-    S.DRAFT: _l("Utkast"),
-    S.SUBMITTED: _l("Inskickad"),
-    S.CLARIFICATION_REQUESTED: _l("Komplettering begärd"),
-    S.APPROVED: _l("Godkänd"),
-    S.REJECTED: _l("Avslagen"),
-    S.CLOSED: _l("Avslutad"),
-    S.WITHDRAWN: _l("Återtagen"),
-}
-
-
-def state_label(state: ReviewState) -> str:
-    return str(STATE_LABELS[state])
-
-
-# What staff read: a requested answer still in draft is only "not yet submitted" to them.
-STAFF_STATE_LABELS = {**STATE_LABELS, S.DRAFT: _l("Inte inskickat ännu")}
-
-
-def staff_state_label(state: ReviewState) -> str:
-    return str(STAFF_STATE_LABELS[state])

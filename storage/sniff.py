@@ -2,7 +2,7 @@
 
 The browser's Content-Type and the name's extension are never trusted; the
 extension only has to agree with the content. Each refusal carries its own
-Swedish message (shown to the user as is), an HTTP status and a short code.
+message (Swedish source, translated when raised), an HTTP status and a short code.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ import struct
 import zipfile
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from storage.names import split_extension
 
-ALLOWED_TEXT = (
+ALLOWED_TEXT = _l(
     "Tillåtna filtyper är PDF, Word (.docx), Excel (.xlsx), OpenDocument (.odt, .ods), "
     "PNG, JPEG, text (.txt) och CSV."
 )
@@ -29,42 +32,42 @@ class FileType:
     name: str
     mime: str
     extensions: tuple[str, ...]
-    label: str
+    label: str  # lazy: translated when read
 
     @property
     def extension(self) -> str:
         return self.extensions[0]
 
 
-PDF = FileType("pdf", "application/pdf", (".pdf",), "en PDF-fil")
+PDF = FileType("pdf", "application/pdf", (".pdf",), _l("en PDF-fil"))
 DOCX = FileType(
     "docx",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     (".docx",),
-    "ett Word-dokument (.docx)",
+    _l("ett Word-dokument (.docx)"),
 )
 XLSX = FileType(
     "xlsx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     (".xlsx",),
-    "en Excel-fil (.xlsx)",
+    _l("en Excel-fil (.xlsx)"),
 )
 ODT = FileType(
     "odt",
     "application/vnd.oasis.opendocument.text",
     (".odt",),
-    "ett OpenDocument-textdokument (.odt)",
+    _l("ett OpenDocument-textdokument (.odt)"),
 )
 ODS = FileType(
     "ods",
     "application/vnd.oasis.opendocument.spreadsheet",
     (".ods",),
-    "ett OpenDocument-kalkylark (.ods)",
+    _l("ett OpenDocument-kalkylark (.ods)"),
 )
-PNG = FileType("png", "image/png", (".png",), "en PNG-bild")
-JPEG = FileType("jpeg", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"), "en JPEG-bild")
-TXT = FileType("txt", "text/plain", (".txt", ".text"), "en textfil")
-CSV = FileType("csv", "text/csv", (".csv",), "en CSV-fil")
+PNG = FileType("png", "image/png", (".png",), _l("en PNG-bild"))
+JPEG = FileType("jpeg", "image/jpeg", (".jpg", ".jpeg", ".jpe", ".jfif"), _l("en JPEG-bild"))
+TXT = FileType("txt", "text/plain", (".txt", ".text"), _l("en textfil"))
+CSV = FileType("csv", "text/csv", (".csv",), _l("en CSV-fil"))
 ALLOWED = (PDF, DOCX, XLSX, ODT, ODS, PNG, JPEG, TXT, CSV)
 
 
@@ -126,86 +129,114 @@ SCRIPT_EXTENSIONS = {
 class _Refusal:
     """A refusal template; calling it gives a fresh exception (never re-raise one instance)."""
 
-    def __init__(self, message: str, status: int = 415, code: str = "type"):
+    def __init__(self, message, status: int = 415, code: str = "type"):
         self.message, self.status, self.code = message, status, code
 
     def __call__(self) -> TypeRefused:
-        return TypeRefused(self.message, self.status, self.code)
+        return TypeRefused(str(self.message), self.status, self.code)
 
 
 def _macro(suggested: str) -> TypeRefused:
     return TypeRefused(
-        "Filen är en makroaktiverad Office-fil och kan inte tas emot. "
-        f"Spara den som {suggested} utan makron och försök igen.",
+        _(
+            "Filen är en makroaktiverad Office-fil och kan inte tas emot. "
+            "Spara den som %(suggested)s utan makron och försök igen.",
+            suggested=suggested,
+        ),
         422,
         "macro",
     )
 
 
 EXECUTABLE = _Refusal(
-    "Filen är ett program (en körbar fil) och kan inte tas emot. " + ALLOWED_TEXT, 415, "executable"
+    _l(
+        "Filen är ett program (en körbar fil) och kan inte tas emot. %(allowed)s",
+        allowed=ALLOWED_TEXT,
+    ),
+    415,
+    "executable",
 )
 SCRIPT = _Refusal(
-    "Filen är ett skript eller program och kan inte tas emot. " + ALLOWED_TEXT, 415, "script"
+    _l(
+        "Filen är ett skript eller program och kan inte tas emot. %(allowed)s", allowed=ALLOWED_TEXT
+    ),
+    415,
+    "script",
 )
 ARCHIVE = _Refusal(
-    "Filen är ett komprimerat arkiv (till exempel .zip, .rar, .7z eller .gz) och kan inte "
-    "tas emot. Packa upp arkivet och ladda upp filerna var för sig.",
+    _l(
+        "Filen är ett komprimerat arkiv (till exempel .zip, .rar, .7z eller .gz) och kan inte "
+        "tas emot. Packa upp arkivet och ladda upp filerna var för sig."
+    ),
     415,
     "archive",
 )
 MARKUP = _Refusal(
-    "HTML-, SVG- och XML-filer kan inte tas emot. Spara innehållet som PDF och försök igen.",
+    _l("HTML-, SVG- och XML-filer kan inte tas emot. Spara innehållet som PDF och försök igen."),
     415,
     "markup",
 )
 LEGACY_OFFICE = _Refusal(
-    "Filen är i ett äldre Office-format (.doc, .xls eller .ppt) som inte tas emot. "
-    "Spara den som .docx eller .xlsx och försök igen.",
+    _l(
+        "Filen är i ett äldre Office-format (.doc, .xls eller .ppt) som inte tas emot. "
+        "Spara den som .docx eller .xlsx och försök igen."
+    ),
     415,
     "legacy_office",
 )
 PRESENTATION = _Refusal(
-    "Presentationer och mallar tas inte emot. Spara filen som PDF (eller som .docx/.xlsx) "
-    "och försök igen.",
+    _l(
+        "Presentationer och mallar tas inte emot. Spara filen som PDF (eller som .docx/.xlsx) "
+        "och försök igen."
+    ),
     415,
     "not_allowed",
 )
 IMAGE_FORMAT = _Refusal(
-    "Bildformatet tas inte emot. Spara bilden som PNG eller JPEG och försök igen.",
+    _l("Bildformatet tas inte emot. Spara bilden som PNG eller JPEG och försök igen."),
     415,
     "image_format",
 )
 RTF = _Refusal(
-    "RTF-filer tas inte emot. Spara dokumentet som .docx eller PDF och försök igen.",
+    _l("RTF-filer tas inte emot. Spara dokumentet som .docx eller PDF och försök igen."),
     415,
     "not_allowed",
 )
-UNKNOWN = _Refusal("Filtypen känns inte igen eller tas inte emot. " + ALLOWED_TEXT, 415, "unknown")
+UNKNOWN = _Refusal(
+    _l("Filtypen känns inte igen eller tas inte emot. %(allowed)s", allowed=ALLOWED_TEXT),
+    415,
+    "unknown",
+)
 ENCRYPTED = _Refusal(
-    "Filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
-    "Spara en version utan lösenord och försök igen.",
+    _l(
+        "Filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
+        "Spara en version utan lösenord och försök igen."
+    ),
     422,
     "encrypted",
 )
 ENCRYPTED_PDF = _Refusal(
-    "PDF-filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
-    "Spara en version utan lösenord eller skydd och försök igen.",
+    _l(
+        "PDF-filen är lösenordsskyddad eller krypterad och kan därför inte granskas. "
+        "Spara en version utan lösenord eller skydd och försök igen."
+    ),
     422,
     "encrypted",
 )
 DAMAGED = _Refusal(
-    "Filen är skadad och kan inte läsas. Skapa eller exportera den på nytt och försök igen.",
+    _l("Filen är skadad och kan inte läsas. Skapa eller exportera den på nytt och försök igen."),
     422,
     "damaged",
 )
 UNPACKS_TOO_LARGE = _Refusal(
-    "Filen blir orimligt stor när den packas upp (den ser ut som en så kallad zip-bomb) och "
-    "kan därför inte granskas. Spara dokumentet på nytt och försök igen.",
+    _l(
+        "Filen blir orimligt stor när den packas upp (den ser ut som en så kallad zip-bomb) och "
+        "kan därför inte granskas. Spara dokumentet på nytt och försök igen."
+    ),
     422,
     "unpacks_too_large",
 )
-EMPTY = _Refusal("Filen är tom. Välj en fil med innehåll och försök igen.", 422, "empty")
+EMPTY = _Refusal(_l("Filen är tom. Välj en fil med innehåll och försök igen."), 422, "empty")
 
 _EXECUTABLE_MAGIC = (
     b"MZ",
@@ -281,8 +312,13 @@ def sniff(path: str | os.PathLike, display_name: str) -> FileType:
 
 def _mismatch(extension: str, kind: FileType, expected: str) -> TypeRefused:
     return TypeRefused(
-        f"Filnamnet slutar på {extension} men filen är {kind.label}. Kontrollera att du har "
-        f"valt rätt fil, eller ändra filändelsen till {expected} och försök igen.",
+        _(
+            "Filnamnet slutar på %(extension)s men filen är %(kind)s. Kontrollera att du har "
+            "valt rätt fil, eller ändra filändelsen till %(expected)s och försök igen.",
+            extension=extension,
+            kind=kind.label,
+            expected=expected,
+        ),
         422,
         "extension_mismatch",
     )

@@ -18,15 +18,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import Request, current_app
+from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
+
+from storage.sizes import format_size
 
 SPOOL_PREFIX = "upload-"
 
 
 def size_text(limit: int) -> str:
-    """``200 MB`` (the configuration is in MB of 1024*1024 bytes, as users think of them)."""
-    mb = limit / (1024 * 1024)
-    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB".replace(".", ",")
+    """``200 MB``: the limit reads as the sizes of files do."""
+    return format_size(limit)
 
 
 class FileTooLarge(RequestEntityTooLarge):
@@ -41,10 +43,11 @@ class FileTooLarge(RequestEntityTooLarge):
         self.limit = limit
         self.form = form
         self.fields = tuple(fields)
-        self.user_message = (
-            f"Filen är för stor. Den största fil som kan tas emot är {size_text(limit)}. "
+        self.user_message = _(
+            "Filen är för stor. Den största fil som kan tas emot är %(size)s. "
             "Dela upp innehållet i flera filer eller minska filen (till exempel genom att "
-            "spara bilder med lägre upplösning) och försök igen."
+            "spara bilder med lägre upplösning) och försök igen.",
+            size=size_text(limit),
         )
         super().__init__(description=self.user_message)
 
@@ -53,10 +56,12 @@ class FormTooLarge(RequestEntityTooLarge):
     """413 for a whole form over MAX_CONTENT_LENGTH (or too many or too large fields)."""
 
     def __init__(self, limit: int, files: int):
-        self.user_message = (
-            f"Det du skickade är för stort för att tas emot. Varje fil får vara högst "
-            f"{size_text(limit)}, och högst {files} filer kan skickas samtidigt. "
-            "Skicka färre filer åt gången och försök igen."
+        self.user_message = _(
+            "Det du skickade är för stort för att tas emot. Varje fil får vara högst "
+            "%(size)s, och högst %(files)s filer kan skickas samtidigt. "
+            "Skicka färre filer åt gången och försök igen.",
+            size=size_text(limit),
+            files=files,
         )
         super().__init__(description=self.user_message)
 
@@ -66,7 +71,7 @@ class UploadNotAllowed(RequestEntityTooLarge):
     without the upload token of the page the form came from)."""
 
     def __init__(self):
-        self.user_message = (
+        self.user_message = _(
             "Filen kunde inte tas emot: du är inte inloggad längre, eller så är sidan för "
             "gammal. Logga in, öppna sidan på nytt och försök igen. Inget har sparats."
         )
@@ -77,7 +82,7 @@ class SpoolUnavailable(ServiceUnavailable):
     """The upload could not be written to the spool (its disk is full): 503, nothing kept."""
 
     def __init__(self):
-        self.user_message = (
+        self.user_message = _(
             "Servern kan inte ta emot filer just nu. Inget har sparats. Försök igen om en stund."
         )
         super().__init__(description=self.user_message)

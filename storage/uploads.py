@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from storage import current_scanner, current_store
@@ -39,7 +40,7 @@ QUARANTINE_PREFIX = "quarantine/"
 
 
 class UploadError(Exception):
-    """An upload that did not go through; ``message`` is Swedish text for the user."""
+    """An upload that did not go through; ``message`` is for the user, in their language."""
 
     def __init__(self, message: str, status: int, code: str):
         super().__init__(message)
@@ -237,8 +238,10 @@ def _discard(store: Store, key: str) -> None:
 def _store_unavailable(exc: StoreError) -> UploadUnavailable:
     log.error("object store failed: %s", exc)
     return UploadUnavailable(
-        "Filen kunde inte sparas eftersom filarkivet inte svarar just nu. "
-        "Inget har sparats. Försök igen om en stund.",
+        _(
+            "Filen kunde inte sparas eftersom filarkivet inte svarar just nu. "
+            "Inget har sparats. Försök igen om en stund."
+        ),
         503,
         "store_unavailable",
     )
@@ -247,19 +250,21 @@ def _store_unavailable(exc: StoreError) -> UploadUnavailable:
 def infected_message(signature: str) -> str:
     """The user's message for a scanner hit, naming the signature."""
     if signature.startswith("Heuristics.Limits.Exceeded"):
-        reason = (
+        reason = _(
             "den är för stor eller innehåller för många eller för djupt packade filer "
             "för att kunna genomsökas fullständigt"
         )
     elif signature.startswith("Heuristics.Encrypted"):
-        reason = "den innehåller krypterat innehåll som inte kan genomsökas"
+        reason = _("den innehåller krypterat innehåll som inte kan genomsökas")
     elif signature.startswith("Heuristics.OLE2.ContainsMacros"):
-        reason = "den innehåller makron"
+        reason = _("den innehåller makron")
     else:
-        reason = "virusskyddet hittade skadlig kod i den"
-    return (
-        f"Filen kan inte tas emot eftersom {reason} ({signature}). "
-        "Inget har sparats. Kontakta din IT-avdelning om du är osäker på filen."
+        reason = _("virusskyddet hittade skadlig kod i den")
+    return _(
+        "Filen kan inte tas emot eftersom %(reason)s (%(signature)s). "
+        "Inget har sparats. Kontakta din IT-avdelning om du är osäker på filen.",
+        reason=reason,
+        signature=signature,
     )
 
 

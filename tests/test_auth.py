@@ -175,6 +175,16 @@ def test_password_rules(password, ok):
     assert (password_problem(password, "lars@kommun.example") is None) == ok
 
 
+def test_staff_asked_to_set_up_totp_can_log_out_instead(app, client, reviewer):
+    db.session.add(Setting(key="require_staff_totp", value="1"))
+    db.session.commit()
+    client.login(reviewer)
+    assert client.get("/handlaggare/").location.endswith("/konto/tvafaktor")
+    response = client.post("/logga-ut", data={})
+    assert response.status_code == 302 and not response.location.endswith("/konto/tvafaktor")
+    assert client.get("/handlaggare/").location.startswith("/logga-in")
+
+
 def test_totp_for_staff_when_required(app, client, reviewer):
     db.session.add(Setting(key="require_staff_totp", value="1"))
     db.session.commit()

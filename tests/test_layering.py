@@ -1,4 +1,5 @@
-"""Layering: ``storage/`` is the ground floor and imports nothing of the app above it.
+"""Layering: ``storage/`` is the ground floor and imports nothing of the app above it;
+the open-data API does not lean on the public site's pages.
 
 ``storage/`` handles files only (object store, scanner, spool, sniffing, names, the file
 side of uploads and downloads); whatever knows attachment rows, the database, mail or
@@ -93,3 +94,66 @@ def test_requests_schedule_cli_still_works(app):
     run = runner.invoke(args=["requests", "schedule", "--today", "2030-01-15"])
     assert run.exit_code == 0, run.output
     assert "0 issued, 0 not yet due" in run.output
+
+
+def test_the_api_takes_nothing_from_the_public_site():
+    """portal/api/ imports nothing of portal/public/: what both show of a publication is in
+    portal/published/, and the rule of what the public may see is portal.policy's."""
+    found = set()
+    for path in sorted((ROOT / "portal" / "api").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {(node.module, alias.name) for alias in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {(alias.name, "") for alias in node.names}
+    assert not {(m, n) for m, n in found if (m + ".").startswith("portal.public.")}
+    assert ("portal", "policy") in found or any(m == "portal.policy" for m, _ in found)
+
+
+# The staff pages have the provider pages' shape: one package per area under admin/, whose
+# views parse, check and call one operation; operations write and never commit; the view's
+# one transaction is portal.transactions.committed().
+VIEW_LINES = 30
+
+
+def _admin_views() -> list[Path]:
+    views = sorted((ROOT / "admin").glob("*/views.py"))
+    assert len(views) >= 8, views
+    return views
+
+
+def _routes(tree: ast.Module) -> list[ast.FunctionDef]:
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef)
+        and any(
+            "route" in ast.unparse(d) or ".get(" in ast.unparse(d) or ".post(" in ast.unparse(d)
+            for d in node.decorator_list
+        )
+    ]
+
+
+def test_admin_is_one_package_per_area():
+    loose = sorted(
+        p.name
+        for p in (ROOT / "admin").glob("*.py")
+        if p.name not in {"__init__.py", "blueprint.py", "views.py", "lists.py", "scoping.py"}
+    )
+    assert not loose, f"modules of an area belong in its package: {loose}"
+
+
+@pytest.mark.parametrize("path", _admin_views(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_admin_views_are_thin_and_never_commit(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    commits = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr in {"commit", "rollback"}
+    ]
+    assert not commits, f"commit/rollback in a view module (lines {commits}): use committed()"
+    routes = _routes(tree)
+    assert routes, "no views found"
+    body_lines = {f.name: f.end_lineno - f.body[0].lineno + 1 for f in routes}
+    long = {name: n for name, n in body_lines.items() if n > VIEW_LINES}
+    assert not long, f"views over {VIEW_LINES} lines: {long}"

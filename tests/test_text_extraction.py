@@ -24,7 +24,7 @@ from portal.documents.text import (
     is_supported,
 )
 from portal.pii import PersonalDataKind, find_personal_data
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 PNR = "19121212-1212"  # Skatteverket's fictitious example
 

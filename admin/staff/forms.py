@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, SelectMultipleField, StringField
@@ -10,7 +11,9 @@ from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from admin.fields import record_id
-from portal.models import Role
+from portal import labels
+from portal.extensions import db
+from portal.models import Committee, Role
 
 ROLE_CHOICES = [
     SelectChoice(
@@ -41,7 +44,7 @@ def _address(value):
 
 
 class CommitteesField(SelectMultipleField):
-    """Committees as checkboxes (the choices are set by the view)."""
+    """Committees as checkboxes (the choices are set by :meth:`StaffAccountForm.offering`)."""
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -79,6 +82,24 @@ class StaffAccountForm(FlaskForm):
             "Administratörer når alla nämnder."
         ),
     )
+
+    def offering(self) -> StaffAccountForm:
+        """The form, offering every committee."""
+        self.committees.choices = labels.select(
+            (c.id, f"{c.name} ({c.code})")
+            for c in db.session.scalars(sa.select(Committee).order_by(Committee.name))
+        )
+        return self
+
+    def values(self) -> dict:
+        """Name, role and committees, as :mod:`admin.staff.operations` takes them."""
+        ids = self.committees.data or []
+        committees = db.session.scalars(sa.select(Committee).where(Committee.id.in_(ids)))
+        return {
+            "name": self.name.data,
+            "role": Role(self.role.data),
+            "committees": list(committees) if ids else [],
+        }
 
 
 class NewStaffAccountForm(StaffAccountForm):

@@ -6,8 +6,9 @@ provider accounts belong to their organisations' administrators
 through the policy; these functions refuse what the domain forbids (an address that has
 an account already, administrators deactivating or demoting themselves, the last
 active administrator going), write the change with its audit event and queue the mail.
-Nothing here commits: the view commits once, so the change, its audit event and its
-mail agree.
+Nothing here commits: the view runs them in :func:`portal.transactions.committed`, which
+commits once, so the change, its audit event and its mail agree, and rolls back on a
+refusal.
 
 No administrator ever types a password for someone else: a new account gets a mail
 with a link to choose its own (:func:`portal.auth.tokens.welcome_token`).
@@ -28,47 +29,28 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from admin import labels
-from admin.records import changes
-from portal import audit, mail
+from admin.registry.records import changes
+from portal import audit, form_keys, labels, mail
 from portal.auth.session import end_all_sessions, totp_required_for
 from portal.auth.tokens import welcome_token
 from portal.extensions import db
-from portal.models import AuditEvent, Committee, Role, Setting, User
+from portal.models import AuditAction, AuditEvent, Committee, Role, Setting, User
 from portal.urls import external_url
-
-# Audit actions (deactivation and reactivation are named as for provider accounts).
-CREATE = "user.create"
-UPDATE = "user.update"
-DEACTIVATE = "user.deactivate"
-REACTIVATE = "user.reactivate"
-RESET_TOTP = "user.totp_reset"
-RESEND_WELCOME = "user.welcome_resent"
-CHANGE_SETTING = "setting.update"
+from portal.workflow import WorkflowError
 
 STAFF_ROLES = (Role.REVIEWER, Role.PUBLISHER, Role.ADMIN)
 # The setting :func:`portal.auth.session.totp_required_for` reads.
 REQUIRE_STAFF_TOTP = "require_staff_totp"
 
 
-class Refused(Exception):
+class Refused(WorkflowError):
     """What the administrator asked for is not allowed; nothing was changed.
 
     ``field`` names the form field the message belongs to, when there is one."""
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = message
+        super().__init__(message)
         self.field = field
-
-
-class AlreadyCreated(Exception):
-    """A second post of the same "new account" form (a double click, a reload): the
-    first one made the account, and this one made nothing."""
-
-    def __init__(self, user: User):
-        super().__init__(user.id)
-        self.user = user
 
 
 def account_for(email: str) -> User | None:
@@ -92,13 +74,14 @@ def create(
     name: str,
     role: Role,
     committees: list[Committee],
-    form_key: str,
-) -> User:
-    """A staff account without a password, and a mail to it with the link to choose one.
+) -> tuple[User, bool]:
+    """A staff account without a password, and a mail to it with the link to choose one;
+    returns the account and whether this post made it.
 
-    ``form_key`` is the one-time key of the form: a second post of the same form raises
-    :class:`AlreadyCreated` (also when both posts arrive at once: the address is unique),
-    another form for an address with an account raises :class:`Refused`.
+    A second post of the same form (the one-time key of :mod:`portal.form_keys`; the
+    account's audit event records it) returns the account the first one made, having
+    made nothing (also when both posts arrive at once: the address is unique). Another
+    form for an address with an account raises :class:`Refused`.
     """
     if role not in STAFF_ROLES:
         raise ValueError(f"not a staff role: {role}")
@@ -115,20 +98,20 @@ def create(
             if existing is None:
                 raise
     if existing is not None:
-        if _created_by_form(existing, form_key):
-            raise AlreadyCreated(existing)
+        if _created_by_form(existing, form_keys.posted()):
+            return existing, False
         raise Refused(_taken(existing), "email")
     audit.record(
-        CREATE,
+        AuditAction.USER_CREATE,
         user,
         actor=actor,
         email=email,
         role=role.value,
         committees=_codes(committees),
-        form=form_key,
+        form=form_keys.posted(),
     )
     _mail_welcome(user, actor)
-    return user
+    return user, True
 
 
 def _taken(existing: User) -> str:
@@ -146,12 +129,14 @@ def _taken(existing: User) -> str:
     )
 
 
-def _created_by_form(user: User, form_key: str) -> bool:
+def _created_by_form(user: User, form_key: str | None) -> bool:
     """Whether ``user`` was made by the form with ``form_key`` (its audit event says so)."""
+    if form_key is None:
+        return False
     event = db.session.scalar(
         sa.select(AuditEvent)
         .where(
-            AuditEvent.action == CREATE,
+            AuditEvent.action == AuditAction.USER_CREATE,
             AuditEvent.object_type == "user",
             AuditEvent.object_id == user.id,
         )
@@ -165,7 +150,7 @@ def _mail_welcome(user: User, actor: User) -> None:
     names = [c.name for c in sorted(user.committees, key=lambda c: c.name)]
     mail.queue(
         user.email,
-        _("Ditt konto i Insyn"),
+        _l("Ditt konto i Insyn"),
         "staff_welcome",
         user=user,
         inviter=actor.name or actor.email,
@@ -200,7 +185,7 @@ def update(
     if before != after:
         changed["committees"] = [before, after]
     if changed:
-        audit.record(UPDATE, user, actor=actor, email=user.email, changes=changed)
+        audit.record(AuditAction.USER_UPDATE, user, actor=actor, email=user.email, changes=changed)
     return changed
 
 
@@ -214,7 +199,7 @@ def deactivate(actor: User, user: User) -> bool:
         _keep_an_administrator(user)
     user.active = False
     end_all_sessions(user)
-    audit.record(DEACTIVATE, user, actor=actor, email=user.email)
+    audit.record(AuditAction.USER_DEACTIVATE, user, actor=actor, email=user.email)
     return True
 
 
@@ -222,7 +207,7 @@ def reactivate(actor: User, user: User) -> bool:
     if user.active:
         return False
     user.active = True
-    audit.record(REACTIVATE, user, actor=actor, email=user.email)
+    audit.record(AuditAction.USER_REACTIVATE, user, actor=actor, email=user.email)
     return True
 
 
@@ -257,7 +242,7 @@ def reset_two_factor(actor: User, user: User) -> bool:
     user.totp_pending_secret = None
     user.totp_last_step = None
     end_all_sessions(user)
-    audit.record(RESET_TOTP, user, actor=actor, email=user.email)
+    audit.record(AuditAction.USER_TOTP_RESET, user, actor=actor, email=user.email)
     return True
 
 
@@ -272,7 +257,7 @@ def resend_welcome(actor: User, user: User) -> None:
                 "via Glömt lösenord på inloggningssidan."
             )
         )
-    audit.record(RESEND_WELCOME, user, actor=actor, email=user.email)
+    audit.record(AuditAction.USER_WELCOME_RESENT, user, actor=actor, email=user.email)
     _mail_welcome(user, actor)
 
 
@@ -299,7 +284,11 @@ def require_staff_totp(actor: User, required: bool) -> bool:
     if setting.value == value:
         return False
     audit.record(
-        CHANGE_SETTING, setting, actor=actor, key=REQUIRE_STAFF_TOTP, changes=[setting.value, value]
+        AuditAction.SETTING_UPDATE,
+        setting,
+        actor=actor,
+        key=REQUIRE_STAFF_TOTP,
+        changes=[setting.value, value],
     )
     setting.value = value
     return True

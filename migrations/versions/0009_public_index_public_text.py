@@ -35,7 +35,7 @@ log = logging.getLogger("alembic.runtime.migration")
 # As in portal.search.
 MAX_INDEX_CHARS = 500_000
 BATCH = 200
-# portal.public.answers.REPORT_FIELDS: the order of a report's answers, and their types.
+# portal.published.answers.REPORT_FIELDS: the order of a report's answers, and their types.
 REPORT_FIELDS = {
     "category": "choice",
     "severity": "choice",

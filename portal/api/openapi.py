@@ -9,6 +9,7 @@ from __future__ import annotations
 from copy import deepcopy
 
 from portal.models import Ownership, Route, SubmissionKind
+from portal.models.base import MAX_ID
 from portal.search import (
     COUNT_CAP,
     MAX_PAGE,
@@ -18,8 +19,6 @@ from portal.search import (
     RANK_CANDIDATES,
     SORTS,
 )
-
-MAX_ID = 2**31 - 1
 
 
 def _ref(name: str) -> dict:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from portal import search
+from portal import policy
 from portal.models import Agreement, Committee, Provider, Publication, ServiceArea
-from portal.public import compare as comparing
-from portal.public.answers import public_answers
+from portal.published import comparison as comparing
+from portal.published.answers import public_answers
 from portal.urls import external_url
 
 
@@ -83,7 +83,7 @@ def publication_detail(p: Publication) -> dict:
             "redacted": d.redacted_id is not None,
             "url": external_url("public.document", publication_id=p.id, document_id=d.id),
         }
-        for d in search.public_documents(p)
+        for d in policy.public_documents(p)
     ]
     return data
 

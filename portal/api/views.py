@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from portal import csv_files, search
 from portal.api import bp, serialize
 from portal.api.openapi import document as openapi_document
+from portal.caching import API_MAX_AGE, conditional
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -25,8 +26,8 @@ from portal.models import (
     PublicationState,
     ServiceArea,
 )
-from portal.public import compare as comparing
-from portal.public.caching import API_MAX_AGE, conditional
+from portal.models.base import MAX_ID
+from portal.published import comparison as comparing
 from portal.search import Filters, InvalidFilter
 from portal.urls import external_url
 
@@ -76,7 +77,7 @@ def _csv(header: list[str], rows: Iterable[list], filename: str) -> Response:
 
 
 def _id_or_404(value: int) -> int:
-    if not 1 <= value <= search.MAX_ID:
+    if not 1 <= value <= MAX_ID:
         abort(404)
     return value
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from portal import audit
 from portal.extensions import db, login_manager
-from portal.models import Setting, User
+from portal.models import AuditAction, Setting, User
 from portal.models.base import utcnow
 from portal.urls import this_page
 
@@ -38,7 +38,7 @@ def start_session(user: User) -> None:
     session["login_at"] = now
     session["seen_at"] = now
     user.last_login_at = utcnow()
-    audit.record("auth.login", user, actor=user)
+    audit.record(AuditAction.AUTH_LOGIN, user, actor=user)
     db.session.commit()
 
 
@@ -51,7 +51,7 @@ def logout() -> None:
     if current_user.is_authenticated:
         user = current_user._get_current_object()
         end_all_sessions(user)
-        audit.record("auth.logout", user, actor=user)
+        audit.record(AuditAction.AUTH_LOGOUT, user, actor=user)
         db.session.commit()
     logout_user()
     lang = session.get("lang")
@@ -85,7 +85,7 @@ def enforce_session_rules():
         flash(_("Du har loggats ut eftersom sessionen gick ut. Logga in igen."), "info")
         return redirect(url_for("auth.login", next=this_page()))
     session["seen_at"] = int(time.time())
-    exempt = {"auth.totp_setup", "auth.logout", "static"}
+    exempt = {"auth.totp_setup", "auth.logout_view", "static"}
     if (
         request.endpoint not in exempt
         and totp_required_for(current_user)

@@ -21,7 +21,7 @@ from portal.auth.passwords import hash_password, verify_password
 from portal.auth.session import end_all_sessions, home_for, logout, start_session
 from portal.auth.tokens import reset_token, user_from_reset_token, user_from_welcome_token
 from portal.extensions import db, limiter
-from portal.models import User
+from portal.models import AuditAction, User
 from portal.urls import external_url, safe_redirect_target
 
 LOGIN_FAILED = _l("Fel e-postadress eller lösenord.")
@@ -70,7 +70,7 @@ def login():
             start_session(user)
             return redirect(_next(home_for(user)))
         throttle.count_failure(email)
-        audit.record("auth.login_failed", actor=None, email=email)
+        audit.record(AuditAction.AUTH_LOGIN_FAILED, actor=None, email=email)
         db.session.commit()
         flash(str(LOGIN_FAILED), "error")
         return render_template("auth/login.html", form=form), 401
@@ -113,11 +113,13 @@ def forgot_password():
         if user is not None and user.active:
             link = external_url("auth.reset_password", token=reset_token(user))
             mail.send_in_background(
-                mail.queue(user.email, _("Välj nytt lösenord i Insyn"), "password_reset", link=link)
+                mail.queue(
+                    user.email, _l("Välj nytt lösenord i Insyn"), "password_reset", link=link
+                )
             )
-            audit.record("auth.reset_requested", user, actor=user)
+            audit.record(AuditAction.AUTH_RESET_REQUESTED, user, actor=user)
         else:
-            audit.record("auth.reset_requested_unknown", actor=None, email=email)
+            audit.record(AuditAction.AUTH_RESET_REQUESTED_UNKNOWN, actor=None, email=email)
         db.session.commit()
         flash(str(GENERIC_RESET), "info")
         return redirect(url_for("auth.login"))
@@ -136,10 +138,10 @@ def reset_password(token: str):
     form = NewPasswordForm(email=user.email)
     if form.validate_on_submit():
         if first:
-            _set_password(user, form.password.data, "auth.password_chosen")
+            _set_password(user, form.password.data, AuditAction.AUTH_PASSWORD_CHOSEN)
             flash(_("Lösenordet är valt. Logga in med det."), "info")
         else:
-            _set_password(user, form.password.data, "auth.password_reset")
+            _set_password(user, form.password.data, AuditAction.AUTH_PASSWORD_RESET)
             flash(_("Lösenordet är bytt. Logga in med det nya lösenordet."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_password.html", form=form, first=first, user=user)
@@ -155,14 +157,14 @@ def change_password():
         if not verify_password(user.password_hash, form.current.data):
             form.current.errors.append(_("Det nuvarande lösenordet stämmer inte."))
         else:
-            _set_password(user, form.password.data, "auth.password_changed")
+            _set_password(user, form.password.data, AuditAction.AUTH_PASSWORD_CHANGED)
             start_session(user)
             flash(_("Lösenordet är bytt. Dina andra inloggningar har avslutats."), "info")
             return redirect(home_for(user))
     return render_template("auth/change_password.html", form=form)
 
 
-def _set_password(user: User, password: str, action: str) -> None:
+def _set_password(user: User, password: str, action: AuditAction) -> None:
     user.password_hash = hash_password(password)
     end_all_sessions(user)
     audit.record(action, user, actor=user)
@@ -187,9 +189,8 @@ def totp_setup():
         elif two_factor.accept_code(user, form.code.data, secret):
             replaced = user.totp_secret is not None
             user.totp_secret, user.totp_pending_secret = secret, None
-            audit.record(
-                "auth.totp_replaced" if replaced else "auth.totp_enabled", user, actor=user
-            )
+            action = AuditAction.AUTH_TOTP_REPLACED if replaced else AuditAction.AUTH_TOTP_ENABLED
+            audit.record(action, user, actor=user)
             db.session.commit()
             flash(_("Tvåfaktorsinloggning är aktiverad."), "info")
             return redirect(home_for(user))

@@ -17,6 +17,7 @@ that Word and LibreOffice keep them.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
@@ -41,6 +42,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Mm, Pt, RGBColor, Twips
 from docx.text.paragraph import Paragraph
 from flask import current_app
+from flask_babel import force_locale
 
 from portal.documents._fit import CELL_PADDING, fit_columns, text_twips
 
@@ -58,24 +60,17 @@ LOGO_MAX_WIDTH = Cm(7)
 TABLE_TEXT = "Tabelltext"
 LETTERHEAD = "Brevhuvud"
 
-MONTHS = (
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
+def in_swedish(build):
+    """Build a document in Swedish whatever the page's language: the labels of the codes
+    it names are rendered from the label table under the Swedish locale."""
 
-def long_date(day: date) -> str:
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    @functools.wraps(build)
+    def swedish(*args, **kwargs):
+        with force_locale("sv"):
+            return build(*args, **kwargs)
+
+    return swedish
 
 
 @dataclass(frozen=True)

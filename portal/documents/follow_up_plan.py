@@ -6,24 +6,19 @@ from collections import defaultdict
 
 from flask import current_app
 
+from portal import labels
 from portal.dates import today
 from portal.documents._layout import (
     add_table,
     add_text,
     add_title,
-    long_date,
+    in_swedish,
     new_document,
     to_bytes,
 )
+from portal.formatting import format_long_date
 from portal.models import FollowUpForm, FollowUpItem, FollowUpPlan
 
-FORMS = {
-    FollowUpForm.SUPERVISION: "Tillsyn",
-    FollowUpForm.OPERATIONS: "Verksamhetsuppföljning",
-    FollowUpForm.CONTRACT: "Avtalsuppföljning",
-    FollowUpForm.INDIVIDUAL: "Individuppföljning",
-    FollowUpForm.TARGETED_INSIGHT: "Riktad insyn",
-}
 FORM_TEXT = {
     FollowUpForm.SUPERVISION: "granskning av att verksamheten följer lagar och föreskrifter",
     FollowUpForm.OPERATIONS: "uppföljning av verksamhetens kvalitet och resultat",
@@ -61,6 +56,7 @@ def feedback(item: FollowUpItem) -> str:
     return ", ".join(name for name, on in to if on) or "–"
 
 
+@in_swedish
 def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
     municipality = current_app.config["MUNICIPALITY"]
     committee = plan.committee
@@ -74,9 +70,9 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
     )
     add_title(document, title, f"{committee.name}, {municipality}")
     status = (
-        f"Beslutad av {committee.name} {long_date(plan.adopted_on)}."
+        f"Beslutad av {committee.name} {format_long_date(plan.adopted_on)}."
         if plan.adopted_on
-        else f"Förslag till beslut, utskrivet {long_date(today())}."
+        else f"Förslag till beslut, utskrivet {format_long_date(today())}."
     )
     document.add_paragraph(status)
 
@@ -91,7 +87,7 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
     )
     document.add_heading("Former för uppföljning", level=2)
     for form, text in FORM_TEXT.items():
-        document.add_paragraph(f"{FORMS[form]}: {text}.", style="List Bullet")
+        document.add_paragraph(f"{labels.label(form)}: {text}.", style="List Bullet")
 
     document.add_heading("Sammanställning", level=1)
     if plan.items:
@@ -108,7 +104,7 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
             (
                 [
                     subject(i),
-                    FORMS[i.form],
+                    labels.label(i.form),
                     i.responsible,
                     timetable(i),
                     feedback(i),
@@ -128,7 +124,7 @@ def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
         items = by_form.get(form)
         if not items:
             continue
-        document.add_heading(FORMS[form], level=2)
+        document.add_heading(labels.label(form), level=2)
         for item in items:
             document.add_paragraph(subject(item), style="List Bullet")
             add_text(

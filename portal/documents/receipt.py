@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from flask import current_app
 
+from portal import labels
 from portal.dates import local
-from portal.documents._layout import add_facts, add_table, new_document, to_bytes
-from portal.models import SubmissionKind, SubmissionVersion
+from portal.documents._layout import add_facts, add_table, in_swedish, new_document, to_bytes
+from portal.formatting import format_file_size
+from portal.models import FieldType, ReviewState, SubmissionKind, SubmissionVersion
 from portal.models.base import utcnow
-from portal.provider.answers import answer_rows, format_file_size, kind_label, measures_of
+from portal.provider.answers import answer_rows, measures_of
+
+# The columns of the measures table, by their keys in a measure.
+MEASURE_COLUMNS = ("description", "owner", "due", "status", "done_on")
 
 
 def moment(value) -> str:
@@ -18,6 +23,7 @@ def moment(value) -> str:
     return local(value).strftime("%Y-%m-%d kl. %H:%M")
 
 
+@in_swedish
 def receipt(version: SubmissionVersion) -> bytes:
     """The receipt of ``version`` (which must be submitted) as .docx bytes."""
     if version.submitted_at is None:
@@ -41,7 +47,7 @@ def receipt(version: SubmissionVersion) -> bytes:
         "Spara kvittot: kontrollsummorna (SHA-256) visar att filerna som kommunen tog emot är "
         "identiska med era."
     )
-    what = kind_label(submission.kind)
+    what = labels.label(submission.kind)
     if version.number > 1:
         what += f", version {version.number}"
     if submitter is None:
@@ -56,7 +62,7 @@ def receipt(version: SubmissionVersion) -> bytes:
         ("Typ", what),
         ("Nämnd", submission.committee.name),
         ("Utförare", f"{provider.name} ({provider.org_number})"),
-        ("Inskickad", moment(version.submitted_at)),
+        (labels.state_label(ReviewState.SUBMITTED), moment(version.submitted_at)),
         ("Inskickad av", sent_by),
     ]
     if submission.request is not None:
@@ -70,10 +76,10 @@ def receipt(version: SubmissionVersion) -> bytes:
         document.add_heading("Lämnade uppgifter", level=2)
         add_facts(document, [(r.label, r.text) for r in answers])
     if submission.kind == SubmissionKind.ACTION_PLAN:
-        document.add_heading("Åtgärder", level=2)
+        document.add_heading(str(labels.MEASURES), level=2)
         add_table(
             document,
-            ["Åtgärd", "Ansvarig", "Klar senast", "Status", "Genomförd"],
+            [str(labels.MEASURE_FIELDS[key]) for key in MEASURE_COLUMNS],
             (
                 [m.description, m.owner, m.due, m.status_label, m.done_on or ""]
                 for m in measures_of(version)
@@ -87,7 +93,7 @@ def receipt(version: SubmissionVersion) -> bytes:
     if version.attachments:
         add_table(
             document,
-            ["Fil", "Storlek", "SHA-256"],
+            [labels.label(FieldType.FILE), "Storlek", "SHA-256"],
             ([a.display_name, format_file_size(a.size), a.sha256] for a in version.attachments),
             mono={2: 2},  # the 64 hex digits in two lines of 32
         )

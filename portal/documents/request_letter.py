@@ -11,19 +11,12 @@ from __future__ import annotations
 
 from flask import current_app
 
+from portal import labels
 from portal.dates import local, today
-from portal.documents._layout import add_table, long_date, new_document, to_bytes
+from portal.documents._layout import add_table, in_swedish, new_document, to_bytes
 from portal.extensions import db
+from portal.formatting import format_long_date
 from portal.models import FieldType, InformationRequest, Provider, SubmissionKind, User
-
-ANSWER_FORMS = {
-    FieldType.TEXT: "Fritext",
-    FieldType.NUMBER: "Tal",
-    FieldType.PERCENTAGE: "Procent (0–100)",
-    FieldType.YES_NO: "Ja eller nej",
-    FieldType.DATE: "Datum (ÅÅÅÅ-MM-DD)",
-    FieldType.FILE: "Bifogad fil",
-}
 
 KIND_WORDS = {
     SubmissionKind.TRANSPARENCY_INFO: "uppgifter för uppföljning och allmänhetens insyn",
@@ -32,6 +25,7 @@ KIND_WORDS = {
 }
 
 
+@in_swedish
 def request_letter(info_request: InformationRequest, provider: Provider | None = None) -> bytes:
     """The letter for ``provider`` (or for every recipient, when None) as .docx bytes."""
     config = current_app.config
@@ -70,7 +64,8 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
         )
     deadline = document.add_paragraph()
     deadline.add_run("Svara senast: ").bold = True
-    deadline.add_run(f"{long_date(info_request.deadline)} ({info_request.deadline.isoformat()})")
+    day = info_request.deadline
+    deadline.add_run(f"{format_long_date(day)} ({day.isoformat()})")
 
     if info_request.instructions:
         document.add_heading("Anvisningar", level=2)
@@ -81,7 +76,7 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
     document.add_heading("Uppgifter som ska lämnas", level=2)
     rows = []
     for number, field in enumerate(info_request.fields, 1):
-        answer_form = ANSWER_FORMS[field.type]
+        answer_form = labels.label(field.type)
         if field.unit and field.type == FieldType.NUMBER:
             answer_form = f"{answer_form} ({field.unit})"
         rows.append(
@@ -89,8 +84,8 @@ def request_letter(info_request: InformationRequest, provider: Provider | None =
                 str(number),
                 (field.label, field.help_text),
                 answer_form,
-                "Ja" if field.required else "Nej",
-                "Ja" if field.for_publication else "Nej",
+                labels.yes_no(field.required),
+                labels.yes_no(field.for_publication),
             ]
         )
     add_table(document, ["Nr", "Uppgift", "Svarsform", "Obligatorisk", "Kan publiceras"], rows)

@@ -16,21 +16,24 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from flask import current_app
 
+from portal import labels
 from portal.dates import STOCKHOLM, today
 from portal.documents._layout import (
     add_facts,
     add_table,
     add_text,
     add_title,
-    long_date,
+    in_swedish,
     new_document,
     to_bytes,
 )
 from portal.extensions import db
+from portal.formatting import format_long_date
 from portal.models import (
     Agreement,
     Committee,
     Finding,
+    MeasureStatus,
     ReviewState,
     Submission,
     SubmissionKind,
@@ -38,30 +41,6 @@ from portal.models import (
 )
 from portal.models.organisation import STRATEGIC_VALUE_HIGH_IMPACT_SEK, STRATEGIC_VALUE_SEK
 from portal.policy import shown_to_staff_condition
-
-ROUTES = {
-    "customer_choice": "Kundval (LOV)",
-    "procurement": "Upphandling (LOU)",
-    "direct_award": "Direktupphandling",
-    "partnership": "Idéburet offentligt partnerskap (IOP)",
-    "in_house_assignment": "Uppdrag i egen regi",
-}
-OWNERSHIP = {
-    "private": "Privat",
-    "in_house": "Egen regi",
-    "municipal_company": "Kommunalt bolag",
-    "non_profit": "Idéburen",
-}
-STATES = {
-    ReviewState.DRAFT: "Begärd, inte inlämnad",
-    ReviewState.SUBMITTED: "Inlämnad, granskas",
-    ReviewState.CLARIFICATION_REQUESTED: "Komplettering begärd",
-    ReviewState.APPROVED: "Godkänd, åtgärder pågår",
-    ReviewState.REJECTED: "Avslagen",
-    ReviewState.CLOSED: "Avslutad, effekten följd upp",
-    ReviewState.WITHDRAWN: "Återtagen",
-}
-SEVERITY = {"critical": "allvarlig", "high": "hög", "medium": "medel", "low": "låg"}
 
 
 def kronor(value) -> str:
@@ -86,7 +65,7 @@ class PlanStatus:
 
     @property
     def state(self) -> str:
-        return STATES[self.submission.state]
+        return labels.staff_state_label(self.submission.state)
 
     @property
     def line(self) -> str:
@@ -119,7 +98,7 @@ class AgreementReport:
     def meets(self) -> str:
         if self.latest is None:
             return "Inte bedömt under året"
-        return "Ja" if self.latest.meets_requirements else "Nej"
+        return labels.yes_no(self.latest.meets_requirements)
 
     @property
     def deficiencies(self) -> str:
@@ -169,11 +148,11 @@ def _measures(submission: Submission, on: date) -> tuple[int, int, int]:
         if version
         else []
     )
-    done = sum(1 for m in measures if m.get("status") == "done")
+    done = sum(1 for m in measures if m.get("status") == MeasureStatus.DONE)
     late = sum(
         1
         for m in measures
-        if m.get("status") != "done" and str(m.get("due") or "9999") < on.isoformat()
+        if m.get("status") != MeasureStatus.DONE and str(m.get("due") or "9999") < on.isoformat()
     )
     return len(measures), done, late
 
@@ -284,13 +263,14 @@ def deviation_text(counter: Counter) -> str:
         return "Inga avvikelser rapporterade under året."
     total = sum(counter.values())
     parts = [
-        f"{n} med allvarlighetsgrad {SEVERITY.get(k, k or 'ej angiven')}"
+        f"{n} med allvarlighetsgrad {labels.name(labels.SEVERITY, k).lower() or 'ej angiven'}"
         for k, n in counter.most_common()
     ]
     counted = "1 avvikelse rapporterad" if total == 1 else f"{total} avvikelser rapporterade"
     return f"{counted} under året: " + ", ".join(parts) + "."
 
 
+@in_swedish
 def yearly_report_docx(report: YearlyReport) -> bytes:
     municipality = current_app.config["MUNICIPALITY"]
     committee = report.committee
@@ -302,7 +282,7 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
         subject=f"{committee.name}, {municipality}",
     )
     add_title(document, title, f"{committee.name}, {municipality}")
-    document.add_paragraph(f"Sammanställd {long_date(report.produced_on)}.")
+    document.add_paragraph(f"Sammanställd {format_long_date(report.produced_on)}.")
 
     document.add_heading("Inledning", level=1)
     document.add_paragraph(
@@ -335,7 +315,7 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
                     r.agreement.provider.name,
                     r.agreement.service_area.name,
                     r.meets,
-                    "Ja" if r.deficiencies else "Inga",
+                    labels.yes_no(r.deficiencies),
                     r.plan_summary,
                 ]
                 for r in report.agreements
@@ -361,10 +341,10 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
                 (
                     "Utförare",
                     f"{a.provider.name} ({a.provider.org_number}), "
-                    f"{OWNERSHIP.get(a.provider.ownership.value, '')}",
+                    f"{labels.label(a.provider.ownership)}",
                 ),
                 ("Verksamhetsområde", a.service_area.name),
-                ("Avtalsform", ROUTES.get(a.route.value, a.route.value)),
+                ("Avtalsform", labels.label(a.route)),
                 (
                     "Period",
                     f"{a.starts_on.isoformat()} – "
@@ -382,7 +362,7 @@ def yearly_report_docx(report: YearlyReport) -> bytes:
             document.add_paragraph("Avtalet har inte bedömts under året.")
         else:
             document.add_paragraph(
-                f"{r.meets}, enligt bedömningen {long_date(r.latest.assessed_on)}."
+                f"{r.meets}, enligt bedömningen {format_long_date(r.latest.assessed_on)}."
                 + (
                     f" Antal bedömningar under året: {len(r.findings)}."
                     if len(r.findings) > 1

@@ -1,6 +1,7 @@
 """The domain model (see DESIGN.md); one module per aggregate."""
 
 from portal.models.audit import AuditEvent, OutboundMail
+from portal.models.codes import AuditAction, DeviationCategory, MeasureStatus, Severity
 from portal.models.organisation import (
     Agreement,
     Committee,
@@ -28,8 +29,10 @@ from portal.models.user import Role, Setting, User
 __all__ = [
     "Agreement",
     "Attachment",
+    "AuditAction",
     "AuditEvent",
     "Committee",
+    "DeviationCategory",
     "FieldType",
     "Finding",
     "FollowUpForm",
@@ -37,6 +40,7 @@ __all__ = [
     "FollowUpPlan",
     "Impact",
     "InformationRequest",
+    "MeasureStatus",
     "OutboundMail",
     "Ownership",
     "Provider",
@@ -49,6 +53,7 @@ __all__ = [
     "ReviewState",
     "Role",
     "ScanStatus",
+    "Severity",
     "Route",
     "ServiceArea",
     "Setting",

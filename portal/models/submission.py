@@ -159,6 +159,11 @@ class SubmissionVersion(db.Model):
     submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submission.id"), index=True)
     number: Mapped[int]
     answers: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The provider's confidentiality markings (sekretessmarkering) of answers: {field key:
+    # reason}. Staff see them; publishing a marked answer needs a logged decision.
+    confidential: Mapped[dict] = mapped_column(
+        sa.JSON, default=dict, server_default=sa.text("'{}'")
+    )
     note: Mapped[str] = mapped_column(sa.Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -200,6 +205,9 @@ class Attachment(db.Model):
     # A redacted copy uploaded by a publisher has no version of its own: it belongs to the
     # attachment it masks, and through that to the submission (for access and publication).
     redacts_id: Mapped[int | None] = mapped_column(sa.ForeignKey("attachment.id"), index=True)
+    # The provider marked the file as confidential (sekretessmarkering) with this reason;
+    # None: not marked. Staff see it; publishing the file needs a logged decision.
+    confidential_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     version: Mapped[SubmissionVersion | None] = relationship(back_populates="attachments")
     uploaded_by: Mapped[User | None] = relationship()

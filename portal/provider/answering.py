@@ -8,6 +8,7 @@ once; then redirect, or show the form again with the messages next to the fields
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import policy, workflow
 from portal.errors import Refusal, shows_form_on_refusal
 from portal.extensions import db
+from portal.pii import find_personal_data
 from portal.models import (
     Agreement,
     CreationKey,
@@ -33,9 +35,10 @@ from portal.models import (
 )
 from portal.policy import Action
 from portal.provider import bp
-from portal.provider.answers import measures_of
+from portal.provider.answers import AnswerRow, answer_rows, measures_of
 from portal.provider.forms import (
     MEASURE_ROWS_EMPTY,
+    Mark,
     Posted,
     Sheet,
     Spec,
@@ -47,8 +50,10 @@ from portal.provider.operations import (
     AlreadySent,
     DraftConflict,
     Outcome,
+    check_draft,
     open_for_answer,
     save_answers,
+    send_draft,
     start_action_plan,
     start_deviation_report,
 )
@@ -129,12 +134,20 @@ MEASURE_FIELD_LABELS = {
 }
 
 
-def _error_items(sheet: Sheet, errors: dict[str, str]) -> list[tuple[str, str, str]]:
+def _error_items(
+    sheet: Sheet, errors: dict[str, str], file_names: dict[int, str] | None = None
+) -> list[tuple[str, str, str]]:
     """(anchor, label, message) for the summary at the top of the form."""
     labels = {s.key: s.label for s in sheet.specs}
     items = []
     for key, message in errors.items():
-        if key.startswith("m-"):
+        if key.startswith("confidential-file-"):
+            name = (file_names or {}).get(int(key.rsplit("-", 1)[1]), _("Filen"))
+            items.append((key, _("%(name)s, sekretessmarkering", name=name), message))
+        elif key.startswith("confidential-"):
+            label = labels.get(key.removeprefix("confidential-"), key)
+            items.append((key, _("%(name)s, sekretessmarkering", name=label), message))
+        elif key.startswith("m-"):
             _prefix, index, name = key.split("-", 2)
             label = _(
                 "Åtgärd %(n)s, %(field)s",
@@ -205,14 +218,18 @@ def _render(
         )
     draft_version = submission.current_draft if submission is not None else None
     note = posted.note if posted is not None else (draft_version.note if draft_version else "")
+    marks, file_marks = _marks(sheet, source, posted)
+    file_names = {a.id: a.display_name for a in source.attachments} if source else {}
     return render_template(
         "provider/answer.html",
         sheet=sheet,
         submission=submission,
         values=values,
         errors=errors,
-        error_items=_error_items(sheet, errors),
+        error_items=_error_items(sheet, errors, file_names),
         files=files,
+        marks=marks,
+        file_marks=file_marks,
         measures=_measure_rows(submission, posted, extra_rows) if sheet.has_measures else [],
         note=note,
         identity=outcome.identity if outcome else [],
@@ -229,30 +246,34 @@ def _render(
     ), status
 
 
+def _marks(sheet: Sheet, source, posted: Posted | None) -> tuple[dict, dict]:
+    """The confidentiality markings the form shows: as posted, else as kept. A file
+    question's own marking is for the files chosen with one post: it starts empty."""
+    kept = (source.confidential or {}) if source is not None else {}
+    if posted is not None:
+        marks = {
+            key: mark
+            for key, mark in posted.marks.items()
+            if key not in {s.key for s in sheet.file_specs}
+        }
+    else:
+        marks = {key: Mark(True, reason) for key, reason in kept.items()}
+    file_marks = {
+        a.id: Mark(a.confidential_reason is not None, a.confidential_reason or "")
+        for a in (source.attachments if source is not None else [])
+    }
+    if posted is not None:
+        file_marks.update(posted.file_marks)
+    return marks, file_marks
+
+
 def _after_save(submission: Submission, sheet: Sheet, posted: Posted, outcome: Outcome):
     """Commit what was kept, then redirect or show the form with its messages."""
     db.session.commit()
     if outcome.sent:
-        version = submission.submitted_versions[-1]
-        if submission.state == S.APPROVED:
-            flash(
-                _(
-                    "Lägesrapporten är inskickad. Kommunen har fått den som version %(n)d.",
-                    n=version.number,
-                ),
-                "info",
-            )
-        else:
-            flash(
-                _(
-                    "Tack! Kommunen har tagit emot det ni skickade. Diarienummer: %(number)s.",
-                    number=submission.registration_number,
-                ),
-                "info",
-            )
-        return redirect(
-            url_for("provider.receipt", submission_id=submission.id, number=version.number), 303
-        )
+        return _receipt(submission)
+    if posted.action == "check" and not outcome.problems:
+        return redirect(url_for("provider.check_answers", submission_id=submission.id), 303)
     if outcome.problems:
         if posted.action == "submit":
             message = _(
@@ -273,6 +294,30 @@ def _after_save(submission: Submission, sheet: Sheet, posted: Posted, outcome: O
         )
     flash(_("Utkastet är sparat. Ni och era kollegor kan fortsätta på det senare."), "info")
     return redirect(url_for("provider.answer", submission_id=submission.id), 303)
+
+
+def _receipt(submission: Submission):
+    """Sent (and committed): thanks, and the receipt."""
+    version = submission.submitted_versions[-1]
+    if submission.state == S.APPROVED:
+        flash(
+            _(
+                "Lägesrapporten är inskickad. Kommunen har fått den som version %(n)d.",
+                n=version.number,
+            ),
+            "info",
+        )
+    else:
+        flash(
+            _(
+                "Tack! Kommunen har tagit emot det ni skickade. Diarienummer: %(number)s.",
+                number=submission.registration_number,
+            ),
+            "info",
+        )
+    return redirect(
+        url_for("provider.receipt", submission_id=submission.id, number=version.number), 303
+    )
 
 
 def _already_sent(submission: Submission):
@@ -304,6 +349,7 @@ def _save(submission: Submission, sheet: Sheet, posted: Posted):
             posted,
             request.files,
             send=posted.action == "submit",
+            check=posted.action == "check",
         )
     except AlreadySent:
         return _already_sent(submission)
@@ -436,6 +482,136 @@ def answer(submission_id: int):
     return _save(submission, sheet, read_posted(sheet, request.form))
 
 
+# Checking the answers before they are sent -------------------------------------------------
+
+
+def _masked(text: str) -> str:
+    """``text`` with every personnummer or samordningsnummer in it masked: the check page
+    names where they are and asks about them, without showing them again."""
+    for hit in reversed([h for h in find_personal_data(text) if h.is_identity_number]):
+        text = text[: hit.start] + hit.masked + text[hit.end :]
+    return text
+
+
+def _check_rows(sheet: Sheet, submission: Submission, draft) -> list[tuple[AnswerRow, object]]:
+    """(row, the marking's reason or None) per question, in the order of the form."""
+    shown = {row.key: row for row in answer_rows(submission, draft)}
+    marked = draft.confidential or {}
+    rows = []
+    for spec in sheet.specs:
+        if spec.key == "title":
+            row = AnswerRow("title", spec.label, _masked(submission.title))
+        else:
+            row = shown.get(spec.key) or AnswerRow(spec.key, spec.label, _("Inget svar"))
+            row.label = spec.label
+            row.text = _masked(row.text)
+        rows.append((row, marked.get(spec.key)))
+    return rows
+
+
+def _send_label(sheet: Sheet, submission: Submission) -> str:
+    if sheet.progress_only:
+        return _("Skicka lägesrapport")
+    if submission.state == S.CLARIFICATION_REQUESTED:
+        return _("Skicka in kompletteringen")
+    return _("Skicka in")
+
+
+def _render_check(
+    sheet: Sheet,
+    submission: Submission,
+    outcome: Outcome,
+    status: int = 200,
+    *,
+    confirm_missing: bool = False,
+):
+    draft = outcome.draft
+    errors = outcome.evaluation.errors
+    file_names = {a.id: a.display_name for a in draft.attachments}
+    answer_url = url_for("provider.answer", submission_id=submission.id)
+    return render_template(
+        "provider/check.html",
+        sheet=sheet,
+        submission=submission,
+        draft=draft,
+        rows=_check_rows(sheet, submission, draft),
+        measures=[
+            dataclasses.replace(m, description=_masked(m.description)) for m in measures_of(draft)
+        ],
+        note=_masked(draft.note or ""),
+        answer_url=answer_url,
+        error_items=_error_items(sheet, errors, file_names),
+        identity=outcome.identity,
+        confirm_missing=confirm_missing,
+        send_label=_send_label(sheet, submission),
+    ), status
+
+
+@bp.get("/arenden/<int:submission_id>/kontrollera")
+def check_answers(submission_id: int):
+    submission = policy.load(Submission, submission_id, Action.ANSWER)
+    if not open_for_answer(submission):
+        return redirect(url_for("provider.submission", submission_id=submission.id), 303)
+    sheet = sheet_for(submission, _agreements())
+    outcome = check_draft(submission, sheet)
+    if outcome is None:  # nothing saved yet: nothing to read through
+        return redirect(url_for("provider.answer", submission_id=submission.id), 303)
+    return _render_check(sheet, submission, outcome)
+
+
+@bp.get("/arenden/<int:submission_id>/skicka-in")
+def send_page(submission_id: int):
+    """The send button's address opened with GET (a reload, the language switch): the
+    answers to check, with nothing sent."""
+    policy.load(Submission, submission_id, Action.ANSWER)
+    return redirect(url_for("provider.check_answers", submission_id=submission_id), 303)
+
+
+@bp.post("/arenden/<int:submission_id>/skicka-in")
+def send(submission_id: int):
+    submission = policy.load(Submission, submission_id, Action.ANSWER)
+    sheet = sheet_for(submission, _agreements())
+    try:
+        outcome = send_draft(
+            submission,
+            current_user._get_current_object(),
+            sheet,
+            lock_version=request.form.get("lock_version", type=int),
+            pii_confirmed=request.form.get("pii_confirmed") == "1",
+        )
+    except AlreadySent:
+        return _already_sent(submission)
+    except DraftConflict:
+        db.session.rollback()
+        flash(
+            _(
+                "Inget är inskickat: svaren har ändrats sedan sidan visades, av en kollega "
+                "eller i ett annat fönster. Kontrollera dem igen innan ni skickar in."
+            ),
+            "warning",
+        )
+        return redirect(url_for("provider.check_answers", submission_id=submission_id), 303)
+    except workflow.WorkflowError as problem:
+        db.session.rollback()
+        fresh = db.session.get(Submission, submission_id)
+        if not open_for_answer(fresh):
+            return _already_sent(fresh)
+        flash(str(problem.message), "error")
+        return redirect(url_for("provider.check_answers", submission_id=submission_id), 303)
+    if outcome.sent:
+        db.session.commit()
+        return _receipt(submission)
+    db.session.rollback()
+    if outcome.evaluation.errors:
+        flash(
+            _("Inget är inskickat. Rätta det som är markerat och kontrollera svaren igen."),
+            "warning",
+        )
+        outcome.identity = []  # asked again on the check page
+        return _render(sheet, submission, outcome=outcome, status=422)
+    return _render_check(sheet, submission, outcome, 422, confirm_missing=True)
+
+
 @bp.post("/arenden/<int:submission_id>/ta-tillbaka")
 def withdraw(submission_id: int):
     submission = policy.load(Submission, submission_id, Action.ANSWER)
@@ -525,6 +701,7 @@ def _spec(sheet: Sheet, key: str) -> Spec | None:
 def _render_new(
     sheet, kind, values, *, posted=None, errors=None, status=200, basis=None, form_key=None
 ):
+    marks, file_marks = _marks(sheet, None, posted)
     return render_template(
         "provider/answer.html",
         sheet=sheet,
@@ -533,6 +710,8 @@ def _render_new(
         errors=errors or {},
         error_items=_error_items(sheet, errors or {}),
         files={},
+        marks=marks,
+        file_marks=file_marks,
         measures=_measure_rows(None, posted, 0) if sheet.has_measures else [],
         note=posted.note if posted else "",
         identity=[],

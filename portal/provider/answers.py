@@ -10,94 +10,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models import Attachment, FieldType, Submission, SubmissionKind, SubmissionVersion
+from portal import labels
+from portal.formatting import format_answer
+from portal.formatting import format_file_size as format_file_size
+from portal.models import (
+    Attachment,
+    FieldType,
+    MeasureStatus,
+    Submission,
+    SubmissionKind,
+    SubmissionVersion,
+)
 
-KIND_LABELS = {
-    SubmissionKind.TRANSPARENCY_INFO: _l("Insynsinformation"),
-    SubmissionKind.DEVIATION_REPORT: _l("Avvikelserapport"),
-    SubmissionKind.ACTION_PLAN: _l("Åtgärdsplan"),
-}
-
-CATEGORY_LABELS = {
-    "complaint": _l("Klagomål"),
-    "error": _l("Fel"),
-    "deficiency": _l("Brist"),
-    "deviation": _l("Avvikelse"),
-}
-
-SEVERITY_LABELS = {
-    "low": _l("Låg"),
-    "medium": _l("Medel"),
-    "high": _l("Hög"),
-}
-
-MEASURE_STATUS_LABELS = {
-    "planned": _l("Planerad"),
-    "in_progress": _l("Pågår"),
-    "done": _l("Genomförd"),
-}
-
-FIELD_TYPE_LABELS = {
-    FieldType.TEXT: _l("Text"),
-    FieldType.NUMBER: _l("Tal"),
-    FieldType.PERCENTAGE: _l("Procent (0–100)"),
-    FieldType.YES_NO: _l("Ja eller nej"),
-    FieldType.DATE: _l("Datum"),
-    FieldType.FILE: _l("Fil"),
-}
-
-# Review events a provider sees; anything else (internal notes) stays with staff.
-PROVIDER_VISIBLE_EVENTS = {
-    "submit": _l("Inskickad"),
-    "resubmit": _l("Komplettering inskickad"),
-    "report_progress": _l("Lägesrapport inskickad"),
-    "ask_clarification": _l("Kommunen begärde komplettering"),
-    "approve": _l("Godkänd"),
-    "reject": _l("Avslagen"),
-    "close": _l("Planen avslutad"),
-    "extend_deadline": _l("Svarstiden förlängd"),
-    "withdraw": _l("Utkastet togs tillbaka"),
-    "request_action_plan": _l("Kommunen begärde en åtgärdsplan"),
-}
-
-
-def kind_label(kind: SubmissionKind) -> str:
-    return str(KIND_LABELS[kind])
-
-
-def format_number(canonical: str) -> str:
-    """``1234.5`` → ``1 234,5`` (Swedish grouping and decimal comma)."""
-    try:
-        number = Decimal(canonical)
-    except (InvalidOperation, TypeError):
-        return str(canonical)
-    text = f"{number:,f}".replace(",", "\u00a0").replace(".", ",")
-    return text
-
-
-def format_file_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} kB"
-    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+# Names portal/provider/{views,forms}.py still import from here (with format_file_size);
+# they are the label table's, and go when those modules import portal.labels themselves.
+KIND_LABELS = labels.KIND
+FIELD_TYPE_LABELS = labels.FIELD_TYPE
+CATEGORY_LABELS = labels.CATEGORY
+SEVERITY_LABELS = labels.SEVERITY
+MEASURE_STATUS_LABELS = labels.MEASURE_STATUS
+PROVIDER_VISIBLE_EVENTS = labels.EVENT
+kind_label = labels.label
 
 
 def display_value(field_type: FieldType | str, value, unit: str = "") -> str:
-    """An answer as the reader should see it; empty answers read "Inget svar"."""
-    if value in (None, ""):
-        return str(_l("Inget svar"))
-    kind = str(field_type)
-    if kind == FieldType.PERCENTAGE:
-        return f"{format_number(value)}\u00a0%"
-    if kind == FieldType.YES_NO:
-        return str(_l("Ja") if value == "yes" else _l("Nej") if value == "no" else value)
-    text = format_number(value) if kind == FieldType.NUMBER else str(value)
-    return f"{text}\u00a0{unit}" if unit else text
+    """An answer as the reader should see it; an empty answer reads "Inget svar"."""
+    return format_answer(field_type, value, unit) or str(labels.UNANSWERED)
 
 
 @dataclass
@@ -120,36 +61,40 @@ def files_in(version: SubmissionVersion | None, slot: str) -> list[Attachment]:
 
 def deviation_rows(submission: Submission, answers: dict) -> list[AnswerRow]:
     agreement = submission.agreement
-    occurred = answers.get("occurred_on", "")
+    names = labels.DEVIATION_FIELDS
     return [
         AnswerRow(
             "category",
-            str(_l("Typ av händelse")),
-            str(CATEGORY_LABELS.get(answers.get("category"), _l("Inget svar"))),
+            str(names["category"]),
+            labels.name(labels.CATEGORY, answers.get("category")) or str(labels.UNANSWERED),
         ),
         AnswerRow(
             "severity",
-            str(_l("Allvarlighetsgrad")),
-            str(SEVERITY_LABELS.get(answers.get("severity"), _l("Inget svar"))),
+            str(names["severity"]),
+            labels.name(labels.SEVERITY, answers.get("severity")) or str(labels.UNANSWERED),
         ),
-        AnswerRow("occurred_on", str(_l("När hände det?")), occurred or str(_l("Inget svar"))),
+        AnswerRow(
+            "occurred_on",
+            str(names["occurred_on"]),
+            display_value(FieldType.DATE, answers.get("occurred_on")),
+        ),
         AnswerRow(
             "agreement_id",
             str(_l("Avtal och verksamhet")),
             f"{agreement.reference} – {agreement.service_area.name}"
             if agreement
-            else str(_l("Inget svar")),
+            else str(labels.UNANSWERED),
         ),
         AnswerRow(
             "description",
-            str(_l("Vad hände?")),
-            answers.get("description") or str(_l("Inget svar")),
+            str(names["description"]),
+            display_value(FieldType.TEXT, answers.get("description")),
             multiline=True,
         ),
         AnswerRow(
             "immediate_measures",
-            str(_l("Vilka åtgärder vidtogs direkt?")),
-            answers.get("immediate_measures") or str(_l("Inget svar")),
+            str(names["immediate_measures"]),
+            display_value(FieldType.TEXT, answers.get("immediate_measures")),
             multiline=True,
         ),
     ]
@@ -165,7 +110,7 @@ def answer_rows(submission: Submission, version: SubmissionVersion | None) -> li
     if submission.kind == SubmissionKind.DEVIATION_REPORT:
         rows.extend(deviation_rows(submission, answers))
         attached = files_in(version, "attachments")
-        rows.append(AnswerRow("attachments", str(_l("Bilagor")), "", attached, is_file=True))
+        rows.append(AnswerRow("attachments", str(labels.ATTACHMENTS), "", attached, is_file=True))
     if submission.request is not None:
         for request_field in submission.request.fields:
             key = request_field.key
@@ -192,17 +137,17 @@ class Measure:
     description: str = ""
     owner: str = ""
     due: str = ""
-    status: str = "planned"
+    status: str = MeasureStatus.PLANNED
     done_on: str = ""
     evidence: Attachment | None = None
 
     @property
     def status_label(self) -> str:
-        return str(MEASURE_STATUS_LABELS.get(self.status, self.status))
+        return labels.name(labels.MEASURE_STATUS, self.status)
 
     @property
     def done(self) -> bool:
-        return self.status == "done"
+        return self.status == MeasureStatus.DONE
 
     def overdue(self, today: date) -> bool:
         try:
@@ -220,7 +165,7 @@ def measures_of(version: SubmissionVersion | None) -> list[Measure]:
             description=m.get("description", ""),
             owner=m.get("owner", ""),
             due=m.get("due", ""),
-            status=m.get("status", "planned"),
+            status=m.get("status", MeasureStatus.PLANNED),
             done_on=m.get("done_on", "") or "",
             evidence=by_id.get(m.get("evidence")),
         )

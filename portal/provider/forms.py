@@ -35,6 +35,7 @@ from portal.provider.answers import CATEGORY_LABELS, MEASURE_STATUS_LABELS, SEVE
 
 TEXT_MAX = 20_000
 LINE_MAX = 300
+REASON_MAX = 2000  # the reason given for a confidentiality marking
 MEASURE_ROWS_EMPTY = 1  # blank measure rows offered in a new plan
 
 
@@ -56,6 +57,12 @@ class Spec:
     @property
     def free_text(self) -> bool:
         return self.kind in ("line", "text")
+
+    @property
+    def markable(self) -> bool:
+        """The provider may mark the answer as confidential (the files of a file question
+        are marked one by one). The title and the choices of a report are not secrets."""
+        return self.key != "title" and self.kind != "choice"
 
 
 def spec_for_field(request_field: RequestField) -> Spec:
@@ -289,6 +296,18 @@ def check(spec: Spec, raw: str, *, final: bool, files: int = 0) -> tuple[object,
 MEASURE_FIELDS = ("description", "owner", "due", "status", "done_on")
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A confidentiality marking as posted: the box and the reason."""
+
+    checked: bool = False
+    reason: str = ""
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason.strip()
+
+
 @dataclass
 class Posted:
     """What the browser sent, as raw strings."""
@@ -300,6 +319,10 @@ class Posted:
     pii_confirmed: bool = False
     lock_version: int | None = None
     action: str = "save"
+    # Confidentiality markings: of answers by field key (of a file question: the files
+    # uploaded with this post), and of files already kept, by attachment id.
+    marks: dict[str, Mark] = field(default_factory=dict)
+    file_marks: dict[int, Mark] = field(default_factory=dict)
 
 
 def _int(raw) -> int | None:
@@ -328,6 +351,52 @@ def read_posted(sheet: Sheet, form) -> Posted:
         pii_confirmed=form.get("pii_confirmed") == "1",
         lock_version=_int(form.get("lock_version")),
         action=form.get("action", "save"),
+        marks={
+            s.key: mark
+            for s in sheet.specs
+            if s.markable and (mark := _mark(form, f"confidential-{s.key}"))
+        },
+        file_marks={
+            i: _mark(form, f"confidential-file-{i}") or Mark()
+            for i in (_int(v) for v in form.getlist("confidential_files"))
+            if i
+        },
+    )
+
+
+def _mark(form, name: str) -> Mark | None:
+    checked = form.get(name) == "1"
+    reason = form.get(f"{name}-reason", "")
+    return Mark(checked, reason) if checked or reason.strip() else None
+
+
+def posted_from(sheet: Sheet, version) -> Posted:
+    """The stored draft ``version`` as if it had been posted: to check it again before it
+    is sent, with the same rules as the form."""
+    answers = version.answers or {}
+    values = {s.key: for_input(s, answers.get(s.key)) for s in sheet.specs if s.kind != "file"}
+    if sheet.title_editable:
+        values["title"] = sheet.submission.title
+    measures = [
+        {
+            "index": i,
+            **{name: str(m.get(name) or "") for name in MEASURE_FIELDS},
+            "evidence_id": m.get("evidence"),
+            "remove": False,
+        }
+        for i, m in enumerate(answers.get("measures", []) if sheet.has_measures else [])
+    ]
+    return Posted(
+        values=values,
+        note=version.note or "",
+        measures=measures,
+        marks={k: Mark(True, r) for k, r in (version.confidential or {}).items()},
+        file_marks={
+            a.id: Mark(True, a.confidential_reason)
+            for a in version.attachments
+            if a.confidential_reason is not None
+        },
+        action="submit",
     )
 
 
@@ -336,6 +405,8 @@ class Evaluation:
     answers: dict
     title: str | None
     errors: dict[str, str]
+    # The marked answers, {field key: reason} (files are marked on their attachment).
+    confidential: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -374,7 +445,48 @@ def evaluate(
     note_max = TEXT_MAX
     if len(posted.note) > note_max:
         errors["note"] = str(_l("Kommentaren får vara högst %(max)d tecken lång.", max=note_max))
-    return Evaluation(answers=answers, title=title, errors=errors)
+    confidential = {}
+    for spec in sheet.specs:
+        mark = posted.marks.get(spec.key)
+        if mark is None or not spec.markable:
+            continue
+        problem = mark_problem(mark, final=final)
+        if problem:
+            errors[f"confidential-{spec.key}"] = problem
+        if mark.checked and spec.kind != "file":
+            confidential[spec.key] = mark.reason_text[:REASON_MAX]
+    for attachment_id, mark in posted.file_marks.items():
+        problem = mark_problem(mark, final=final)
+        if problem:
+            errors[f"confidential-file-{attachment_id}"] = problem
+    return Evaluation(answers=answers, title=title, errors=errors, confidential=confidential)
+
+
+def mark_problem(mark: Mark, *, final: bool) -> str | None:
+    """What is wrong with a confidentiality marking, if anything. A draft may keep a marking
+    without its reason; a reason without the box ticked is never taken for a marking."""
+    if mark.checked and not mark.reason_text and final:
+        return str(_l("Motivera varför uppgiften omfattas av sekretess."))
+    if not mark.checked and mark.reason_text:
+        return str(
+            _l("Kryssa i rutan om uppgiften ska sekretessmarkeras, eller ta bort motiveringen.")
+        )
+    if len(mark.reason_text) > REASON_MAX:
+        return str(
+            _l(
+                "Motiveringen får vara högst %(max)d tecken lång (nu %(n)d).",
+                max=REASON_MAX,
+                n=len(mark.reason_text),
+            )
+        )
+    return None
+
+
+def marked_reason(mark: Mark | None) -> str | None:
+    """The reason to keep for a marking as posted; None: not marked."""
+    if mark is None or not mark.checked:
+        return None
+    return mark.reason_text[:REASON_MAX]
 
 
 def _evaluate_measures(sheet, posted, final, errors, base_measures, valid_evidence) -> list:

@@ -35,6 +35,8 @@ from portal.provider.forms import (
     Sheet,
     evaluate,
     identity_numbers,
+    marked_reason,
+    posted_from,
 )
 
 
@@ -112,6 +114,7 @@ def open_draft(submission: Submission, actor: User) -> tuple[SubmissionVersion, 
             uploaded_by_id=original.uploaded_by_id,
             created_at=original.created_at,
             scanned_at=original.scanned_at,
+            confidential_reason=original.confidential_reason,
         )
     db.session.add_all(copies.values())
     db.session.flush()
@@ -121,6 +124,7 @@ def open_draft(submission: Submission, actor: User) -> tuple[SubmissionVersion, 
         if measure.get("evidence") in mapping:
             measure["evidence"] = mapping[measure["evidence"]]
     draft.answers = answers
+    draft.confidential = dict(previous.confidential or {})
     return draft, mapping
 
 
@@ -132,8 +136,12 @@ def save_answers(
     files,
     *,
     send: bool,
+    check: bool = False,
 ) -> Outcome:
     """Keep the posted answers and files in the draft; with ``send``, also submit them.
+
+    With ``check`` the answers are checked as for a submit (the provider goes on to the
+    page where they are read through before they are sent), and nothing is sent.
 
     Raises :class:`AlreadySent` when the submission is closed for the provider,
     :class:`DraftConflict` when it changed since the form was opened, and the
@@ -142,11 +150,8 @@ def save_answers(
     if not open_for_answer(submission):
         raise AlreadySent(submission)
     # A progress report changes the measures' progress only; the rest is as approved.
-    approved = (
-        copy.deepcopy(submission.submitted_versions[-1].answers or {})
-        if sheet.progress_only
-        else None
-    )
+    approved_version = submission.submitted_versions[-1] if sheet.progress_only else None
+    approved = copy.deepcopy(approved_version.answers or {}) if approved_version else None
     if posted.lock_version is not None and posted.lock_version != submission.lock_version:
         raise DraftConflict()
     _claim(submission)
@@ -157,6 +162,13 @@ def save_answers(
         for attachment in list(draft.attachments):
             if attachment.id == attachment_id:
                 _remove(draft, attachment, actor)
+    # The form names the files of the version it was opened from.
+    posted.file_marks = {mapping.get(i, i): mark for i, mark in posted.file_marks.items()}
+    kept = {a.id for a in draft.attachments}
+    posted.file_marks = {i: mark for i, mark in posted.file_marks.items() if i in kept}
+    for attachment in draft.attachments:
+        if attachment.id in posted.file_marks:
+            attachment.confidential_reason = marked_reason(posted.file_marks[attachment.id])
 
     refused: dict[str, str] = {}
     refused_status = None
@@ -184,6 +196,8 @@ def save_answers(
         accepted.append(attachment)
         if name.startswith("m-"):
             evidence_uploads[int(name.split("-")[1])] = attachment
+        else:
+            attachment.confidential_reason = marked_reason(posted.marks.get(name))
     db.session.flush()
     if accepted:
         audit.record(
@@ -202,7 +216,7 @@ def save_answers(
     evaluation = evaluate(
         sheet,
         posted,
-        final=send,
+        final=send or check,
         files_by_slot=Counter(a.slot for a in draft.attachments),
         base_measures=(approved or {}).get("measures", []),
         valid_evidence={a.id for a in draft.attachments},
@@ -219,15 +233,72 @@ def save_answers(
     if evaluation.title:
         submission.title = evaluation.title
     _link_agreement(submission, evaluation.answers.get("agreement_id"))
+    # A progress report changes no answer, nor its marking.
+    draft.confidential = (
+        dict(approved_version.confidential or {}) if approved_version else evaluation.confidential
+    )
     workflow.save_draft(submission, actor, evaluation.answers, note=posted.note.strip())
     outcome = Outcome(draft=draft, evaluation=evaluation, refused_status=refused_status)
     if send and not posted.pii_confirmed:
         outcome.identity = identity_numbers(sheet, posted)
     if send and not outcome.problems:
-        if submission.state == ReviewState.APPROVED:
-            workflow.report_progress(submission, actor)
-        else:
-            workflow.submit(submission, actor)
+        _send(submission, actor)
+        outcome.sent = True
+    return outcome
+
+
+def _send(submission: Submission, actor: User) -> None:
+    if submission.state == ReviewState.APPROVED:
+        workflow.report_progress(submission, actor)
+    else:
+        workflow.submit(submission, actor)
+
+
+def check_draft(submission: Submission, sheet: Sheet) -> Outcome | None:
+    """The saved draft checked as for a submit, without changing anything; None when there
+    is no draft to send."""
+    draft = submission.current_draft
+    if draft is None:
+        return None
+    posted = posted_from(sheet, draft)
+    approved = (submission.submitted_versions[-1].answers or {}) if sheet.progress_only else {}
+    evaluation = evaluate(
+        sheet,
+        posted,
+        final=True,
+        files_by_slot=Counter(a.slot for a in draft.attachments),
+        base_measures=approved.get("measures", []),
+        valid_evidence={a.id for a in draft.attachments},
+    )
+    return Outcome(draft=draft, evaluation=evaluation, identity=identity_numbers(sheet, posted))
+
+
+def send_draft(
+    submission: Submission,
+    actor: User,
+    sheet: Sheet,
+    *,
+    lock_version: int | None,
+    pii_confirmed: bool,
+) -> Outcome:
+    """Send the saved draft as the provider read it through on the check page.
+
+    ``lock_version`` is the submission's as the page showed it: a draft changed since (by a
+    colleague, in another tab) raises :class:`DraftConflict`, so that only what was read
+    through is sent. The draft is checked again as for a submit; with problems, nothing is
+    sent and the outcome says why. Raises :class:`AlreadySent` as :func:`save_answers`.
+    """
+    if not open_for_answer(submission):
+        raise AlreadySent(submission)
+    if lock_version is None or lock_version != submission.lock_version:
+        raise DraftConflict()
+    outcome = check_draft(submission, sheet)
+    if outcome is None:
+        raise DraftConflict()
+    if pii_confirmed:
+        outcome.identity = []
+    if not outcome.problems:
+        _send(submission, actor)
         outcome.sent = True
     return outcome
 

@@ -30,11 +30,6 @@ from portal.provider import bp
 from portal.provider.forms import InviteForm
 from portal.urls import external_url
 
-ROLE_LABELS = {
-    Role.PROVIDER_USER: _l("Medarbetare"),
-    Role.PROVIDER_ADMIN: _l("Administratör"),
-}
-
 
 def _colleague(user_id: int) -> User:
     return policy.load(User, user_id, Action.MANAGE_COLLEAGUES)
@@ -86,7 +81,6 @@ def organisation():
         invitations=invitations,
         sent=sent,
         counts=counts,
-        role_labels=ROLE_LABELS,
         now=utcnow(),
         max_age=current_app.config["INVITATION_MAX_AGE"],
     )
@@ -134,7 +128,7 @@ def _mail_invitation(invitation: Invitation, account: User | None) -> None:
     """Mail the invited address: the link, or, when the address already has an account, a
     notice to the account holder. The two take the same steps; only the mail differs."""
     provider = invitation.provider
-    subject = f"Inbjudan till Insyn för {provider.name}"
+    subject = _l("Inbjudan till Insyn för %(provider)s", provider=provider.name)
     inviter = current_user.name or current_user.email
     if account is None or account is _waiting_account(invitation):
         token = invitation_token({"i": invitation.id, "e": invitation.email})

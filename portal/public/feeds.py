@@ -11,11 +11,11 @@ from flask import Response, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import search
+from portal import labels, search
+from portal.caching import API_MAX_AGE, conditional
 from portal.extensions import db
 from portal.models import Committee, Provider, Publication, ServiceArea
 from portal.public import bp
-from portal.public.caching import API_MAX_AGE, conditional
 from portal.rate_limits import public_search
 from portal.search import Filters, InvalidFilter
 from portal.urls import external_url
@@ -58,9 +58,9 @@ def feed_title(filters: Filters) -> str:
             obj = db.session.get(model, ident)
             parts.append(obj.name if obj is not None else str(ident))
     if filters.kind is not None:
-        parts.append(search.kind_label(filters.kind))
+        parts.append(labels.label(filters.kind))
     if filters.ownership is not None:
-        parts.append(search.ownership_label(filters.ownership))
+        parts.append(labels.label(filters.ownership))
     if filters.year is not None:
         parts.append(str(filters.year))
     if filters.q:
@@ -129,7 +129,7 @@ def _entry(feed: ET.Element, publication: Publication) -> None:
     author = _sub(entry, "author")
     _sub(author, "name", submission.provider.name)
     _sub(author, "uri", external_url("public.provider", provider_id=submission.provider_id))
-    _sub(entry, "category", term=submission.kind.value, label=search.kind_label(submission.kind))
+    _sub(entry, "category", term=submission.kind.value, label=labels.label(submission.kind))
     if submission.service_area is not None:
         _sub(
             entry,

@@ -1,25 +1,18 @@
-"""Words and formats of the public pages: labels of codes, dates, file types and sizes."""
+"""Words and formats of the public pages: dates, file types and facet options (codes are
+named by portal.labels, answers and sizes formatted by portal.formatting)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
-from flask_babel import format_date, format_decimal, get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from portal.models import Route
-from portal.public.answers import choice_label, display_date
-from portal.search import kind_label, ownership_label
-
-ROUTE_LABELS = {
-    Route.CUSTOMER_CHOICE: _l("Valfrihetssystem (LOV)"),
-    Route.PROCUREMENT: _l("Upphandling (LOU)"),
-    Route.DIRECT_AWARD: _l("Direktupphandling"),
-    Route.PARTNERSHIP: _l("Idéburet offentligt partnerskap (IOP)"),
-    Route.IN_HOUSE_ASSIGNMENT: _l("Uppdrag i egen regi"),
-}
+from portal import labels
+from portal.models import FieldType
+from portal.published.answers import display_date
 
 FILE_TYPES = {
     "application/pdf": _l("PDF"),
@@ -35,23 +28,9 @@ FILE_TYPES = {
 }
 
 
-def route_label(route) -> str:
-    return str(ROUTE_LABELS.get(route, route))
-
-
 def file_type(content_type: str) -> str:
     base = (content_type or "").split(";", 1)[0].strip().lower()
-    return str(FILE_TYPES.get(base, _l("Fil")))
-
-
-def file_size(size: int) -> str:
-    """1 536 000 → "1,5 MB" (in the page's language)."""
-    if size < 1000:
-        return str(_l("%(n)s byte", n=size))
-    for unit, factor in (("kB", 1000), ("MB", 1000**2), ("GB", 1000**3)):
-        if size < factor * 1000 or unit == "GB":
-            return f"{format_decimal(size / factor, format='#,##0.#')}\u00a0{unit}"
-    return str(size)  # unreachable
+    return str(FILE_TYPES.get(base, labels.FIELD_TYPE[FieldType.FILE]))
 
 
 def long_date(moment: date | datetime | None) -> str:
@@ -102,14 +81,9 @@ def facet_options(facet) -> Markup:
 
 def template_helpers() -> dict:
     return {
-        "kind_label": kind_label,
-        "ownership_label": ownership_label,
-        "route_label": route_label,
         "file_type": file_type,
-        "file_size": file_size,
         "long_date": long_date,
         "iso_date": iso_date,
         "facet_options": facet_options,
         "display_date": display_date,
-        "choice_label": choice_label,
     }

@@ -10,7 +10,8 @@ from flask import abort, current_app, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal import csv_files, search
+from portal import csv_files, labels, search
+from portal.caching import cached
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -22,10 +23,9 @@ from portal.models import (
     Submission,
 )
 from portal.public import bp
-from portal.public import compare as comparing
-from portal.public.answers import is_report, public_answers
-from portal.public.caching import cached
 from portal.public.helpers import template_helpers
+from portal.published import comparison as comparing
+from portal.published.answers import NOT_PUBLISHED, UNANSWERED, is_report, public_answers
 from portal.rate_limits import public_search
 from portal.search import Filters, InvalidFilter
 from portal.urls import external_url
@@ -236,15 +236,16 @@ def compare(request_id: int):
 @cached
 def compare_csv(request_id: int):
     comparison = _comparison_or_404(request_id)
+    published_word = labels.PUBLICATION_STATE[PublicationState.PUBLISHED]
     header = (
-        [_("Utförare"), _("Organisationsnummer"), _("Ägarform"), _("Status")]
+        [_("Utförare"), _("Organisationsnummer"), labels.OWNERSHIP_NAME, _("Status")]
         + [f"{c.label} ({c.unit})" if c.unit else c.label for c in comparison.columns]
-        + [_("Publicerad"), _("Länk")]
+        + [published_word, _("Länk")]
     )
     status_text = {
-        comparing.PUBLISHED: _("Publicerad"),
-        comparing.NOT_ANSWERED: _("Ej besvarad"),
-        comparing.UNPUBLISHED: _("Ej publicerad"),
+        comparing.PUBLISHED: published_word,
+        comparing.NOT_ANSWERED: UNANSWERED,
+        comparing.UNPUBLISHED: NOT_PUBLISHED,
     }
     rows = []
     for row in comparison.rows:
@@ -256,7 +257,7 @@ def compare_csv(request_id: int):
             [
                 row.provider.name,
                 row.provider.org_number,
-                search.ownership_label(row.provider.ownership),
+                labels.label(row.provider.ownership),
                 status_text[row.status],
                 *(cell.value for cell in row.cells),
                 published,

@@ -99,6 +99,35 @@ def test_findings_csv(w, browser):
     assert "Genomförandeplaner saknas." in row and ";Nej;" in row and "Inte inskickat ännu" in row
 
 
+def test_a_finding_form_shown_again_keeps_its_key_and_asks_for_one_plan(w, browser):
+    """The key survives the form shown again after an error; posted again after it was
+    recorded (a double click, or back and send), the form records nothing more."""
+    import re
+
+    agreement = w.org_a.agreements[0]
+    client = browser(w.reviewer_x)
+    url = f"/handlaggare/avtal/{agreement.id}/iakttagelser/ny"
+
+    def key_of(response) -> str:
+        return re.search(r'name="form_key" value="([^"]+)"', response.get_data(as_text=True))[1]
+
+    key = key_of(client.get(url))
+    refused = client.post(url, data=finding_form(form_key=key, deficiencies=""))
+    assert refused.status_code == 422 and key_of(refused) == key
+    first = client.post(url, data=finding_form(form_key=key))
+    again = client.post(url, data=finding_form(form_key=key, require_plan=""))
+    assert first.status_code == again.status_code == 302 and first.location == again.location
+    assert "Iakttagelsen är redan registrerad" in text_of(client.get(again.location))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Finding)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 1
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).filter_by(action="finding.record")
+        )
+        == 1
+    )
+
+
 def plan_item_form(w, **values) -> dict:
     data = {
         "subject": "service_area",

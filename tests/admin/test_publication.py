@@ -414,3 +414,145 @@ def test_a_redacted_copy_can_be_replaced_until_it_is_published(w, make, browser)
         "a published copy stays"
     )
     assert db.session.get(Attachment, good.id) is not None
+
+
+# --- the provider's confidentiality markings (sekretessmarkering) ----------------------------
+
+MARK_REASON = "Uppgiften rör en enskild brukares hälsa."
+
+
+def marked(w, make, answers: dict, *, answer_marks=(), files=(), file_reason=None) -> Submission:
+    """Like ``approved``, with the provider's markings: the answers at ``answer_marks`` (their
+    indexes) and, with ``file_reason``, every file."""
+    from tests.admin.conftest import quality_fields
+    from tests.admin.helpers import upload
+
+    (sub,) = make.info_request(
+        w.committee_x, [w.org_a], w.reviewer_x, fields=quality_fields(), title="Kvalitet 2026"
+    )
+    keys = [f.key for f in sub.request.fields]
+    draft = workflow.save_draft(sub, w.user_a, {keys[i]: v for i, v in answers.items()})
+    draft.confidential = {keys[i]: MARK_REASON for i in answer_marks}
+    for name, data in files:
+        attachment = upload(w.user_a, name, data, keys[2])
+        attachment.version = draft
+        attachment.confidential_reason = file_reason
+    db.session.flush()  # submitting reloads the submission under a lock
+    workflow.submit(sub, w.user_a)
+    workflow.approve(sub, w.reviewer_x)
+    db.session.commit()
+    sub.keys = keys
+    return sub
+
+
+def override_tokens(response) -> list[str]:
+    html = response.get_data(as_text=True)
+    return [part.split('"')[0] for part in html.split('name="override-')[1:]]
+
+
+def test_a_marked_answer_is_left_out_until_the_publisher_chooses_it(w, make, browser):
+    sub = marked(w, make, {0: "142", 1: "Brukarråd."}, answer_marks=[1])
+    page = browser(w.publisher).get(f"/handlaggare/publicering/{sub.id}")
+    html = page.get_data(as_text=True)
+    assert f'value="{sub.keys[0]}" checked' in html
+    assert f'value="{sub.keys[1]}">' in html, "offered, not chosen"
+    assert "Sekretessmarkerat av utföraren" in text_of(page) and MARK_REASON in text_of(page)
+    # Left out, the rest is published without a decision about it.
+    response = browser(w.publisher).post(
+        f"/handlaggare/publicering/{sub.id}", data=publish_form(sub, answer=[sub.keys[0]])
+    )
+    assert response.status_code == 302
+    assert not db.session.scalar(sa.select(AuditEvent).filter_by(action="publication.pii_override"))
+
+
+def test_a_marked_answer_is_published_only_with_a_logged_reason(w, make, browser, app):
+    sub = marked(w, make, {0: "142", 1: "Brukarråd varannan månad."}, answer_marks=[1])
+    client = browser(w.publisher)
+    url = f"/handlaggare/publicering/{sub.id}"
+    blocked = client.post(url, data=publish_form(sub))
+    assert blocked.status_code == 422
+    text = text_of(blocked)
+    assert "Publiceringen är stoppad: 1 fynd av personuppgifter eller sekretessmarkeringar" in text
+    assert f"Utförarens motivering: {MARK_REASON}" in text
+    (token,) = override_tokens(blocked)
+
+    # A masked wording does not lift the marking: the part is still the provider's.
+    reworded = client.post(
+        url, data=publish_form(sub, **{f"redacted-{sub.keys[1]}": "Brukarråd ordnas."})
+    )
+    assert reworded.status_code == 422 and override_tokens(reworded) == [token]
+    # Nor does the question before publishing skip it.
+    assert client.post(url, data=publish_form(sub, action="confirm")).status_code == 422
+
+    reason = "Nämnden har prövat sekretessen: uppgiften är offentlig."
+    ok = client.post(url, data=publish_form(sub, **{f"override-{token}": reason}))
+    assert ok.status_code == 302, text_of(ok)
+    publication = db.session.scalar(sa.select(Publication))
+    assert publication.answer_keys == [sub.keys[0], sub.keys[1]]
+    (event,) = db.session.scalars(
+        sa.select(AuditEvent).filter_by(action="publication.pii_override")
+    ).all()
+    assert event.actor_id == w.publisher.id and event.object_id == publication.id
+    assert event.detail["kind"] == "confidential" and event.detail["reason"] == reason
+    assert event.detail["source"] == f"answer:{sub.keys[1]}"
+    page = text_of(client.get(f"/handlaggare/publiceringar/{publication.id}"))
+    assert "Sekretessmarkerat av utföraren" in page and reason in page
+    # The provider's reason is for staff: it is not published.
+    assert MARK_REASON not in text_of(app.test_client().get(f"/publicerat/{publication.id}"))
+
+
+def test_a_marked_file_needs_a_logged_reason_even_with_a_redacted_copy(w, make, browser):
+    sub = marked(
+        w,
+        make,
+        {0: "142", 1: "Brukarråd."},
+        files=[("berattelse.docx", make_docx("Kvalitetsarbete i hemtjänsten."))],
+        file_reason=MARK_REASON,
+    )
+    attachment = sub.submitted_versions[-1].attachments[0]
+    assert attachment.scan_status == ScanStatus.CLEAN
+    client = browser(w.publisher)
+    url = f"/handlaggare/publicering/{sub.id}"
+    form = publish_form(sub, document=[str(attachment.id)])
+    blocked = client.post(url, data=form)
+    assert blocked.status_code == 422
+    assert "Sekretessmarkerad av utföraren" in text_of(blocked)
+    assert len(override_tokens(blocked)) == 1
+
+    uploaded = client.post(
+        f"{url}/bilagor/{attachment.id}/maskad",
+        data={"file": (io.BytesIO(make_docx("Kvalitetsarbete.")), "maskad.docx")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 302
+    still_blocked = client.post(url, data=form)
+    assert still_blocked.status_code == 422, "a redacted copy does not lift the marking"
+    (token,) = override_tokens(still_blocked)
+
+    reason = "Kopian saknar uppgifterna som utföraren ville skydda."
+    question = client.post(url, data={**form, f"override-{token}": reason, "action": "confirm"})
+    assert question.status_code == 200
+    text = text_of(question)
+    files = text.split("Filer som publiceras")[1]
+    assert files.startswith(" maskad.docx") and "(maskad kopia av berattelse.docx)" in files
+    assert "Sekretessmarkerad av utföraren" in text and reason in text
+    assert client.post(url, data={**form, f"override-{token}": reason}).status_code == 302
+    event = db.session.scalar(sa.select(AuditEvent).filter_by(action="publication.pii_override"))
+    assert event.detail["kind"] == "confidential" and event.detail["reason"] == reason
+    copy = db.session.scalar(sa.select(Attachment).where(Attachment.redacts_id == attachment.id))
+    assert event.detail["source"] == f"file:{copy.id}"
+
+
+def test_the_case_page_shows_the_markings_to_staff(w, make, browser):
+    sub = marked(
+        w,
+        make,
+        {0: "142", 1: "Brukarråd."},
+        answer_marks=[1],
+        files=[("berattelse.docx", make_docx("Kvalitetsarbete."))],
+        file_reason="",
+    )
+    page = text_of(browser(w.reviewer_x).get(f"/handlaggare/arenden/{sub.id}"))
+    assert "Sekretessmarkerat av utföraren" in page
+    assert f"Beskriv arbetet med delaktighet – Motivering: {MARK_REASON}" in page
+    assert "Kvalitetsberättelse: berattelse.docx – Motivering: ingen motivering" in page

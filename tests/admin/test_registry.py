@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from admin.registry import operations
 from portal.extensions import db
 from portal.models import (
     Agreement,
+    AuditAction,
     AuditEvent,
     Committee,
     Impact,
@@ -86,9 +88,7 @@ def test_provider_list_search_filter_and_csv(w, make, browser):
     by_area = text_of(client.get(f"/handlaggare/utforare?omrade={w.area_x.id}"))
     assert "Org A AB" in by_area and "egen regi" not in by_area
     csv = client.get("/handlaggare/utforare?format=csv").get_data().decode("utf-8-sig")
-    assert csv.splitlines()[0] == (
-        "Namn;Organisationsnummer;Driftform;E-post;Webbplats;Antal avtal"
-    )
+    assert csv.splitlines()[0] == ("Namn;Organisationsnummer;Regiform;E-post;Webbplats;Antal avtal")
     assert "Hemtjänsten egen regi;" in csv and ";Egen regi;" in csv
 
 
@@ -210,3 +210,65 @@ def test_committees_and_service_areas_are_kept_by_the_administrator(w, browser):
     assert "Hemtjänst" in listing and "Simhall Norr" not in listing
     csv = admin.get("/handlaggare/namnder?format=csv").get_data().decode("utf-8-sig")
     assert "Kultur- och fritidsnämnden;KFN2" in csv
+
+
+def test_a_service_area_name_in_use_is_a_form_error(w, browser):
+    admin = browser(w.admin)
+    url = f"/handlaggare/verksamhetsomraden/{w.area_x.id}/andra"
+    clash = admin.post(url, data={"name": "Simhall", "committee_id": str(w.committee_x.id)})
+    assert clash.status_code == 200
+    assert "Det finns redan ett verksamhetsområde med det namnet." in text_of(clash)
+    db.session.expire_all()
+    assert db.session.get(ServiceArea, w.area_x.id).name == "Hemtjänst"
+    assert not db.session.scalar(
+        sa.select(AuditEvent).filter_by(action=AuditAction.SERVICE_AREA_UPDATE)
+    )
+
+
+def test_a_committee_saved_at_the_same_moment_gets_the_form_error_not_a_500(
+    w, browser, monkeypatch
+):
+    """Another post saves the same code between the check and the write: the unique
+    constraint refuses the write, and the user sees the same message as for a plain clash."""
+    checks = []
+
+    def clash_missed_once(model, obj, *conditions):
+        found = other(model, obj, *conditions)
+
+        def clash():
+            checks.append(model)
+            return found() if len(checks) > 1 else None  # the first check comes too early
+
+        return clash
+
+    other = operations._other
+    monkeypatch.setattr(operations, "_other", clash_missed_once)
+    response = browser(w.admin).post(
+        "/handlaggare/namnder/ny", data={"name": "Vård- och omsorgsnämnd 2", "code": "von"}
+    )
+    assert response.status_code == 200 and len(checks) == 2
+    assert "Det finns redan en nämnd med det namnet eller den koden." in text_of(response)
+    assert db.session.scalar(sa.select(sa.func.count(Committee.id))) == 2
+    assert not db.session.scalar(
+        sa.select(AuditEvent).filter_by(action=AuditAction.COMMITTEE_CREATE)
+    )
+
+
+def test_registry_changes_are_audited_under_their_action_names(w, browser):
+    admin = browser(w.admin)
+    admin.post(
+        f"/handlaggare/namnder/{w.committee_x.id}/andra",
+        data={"name": w.committee_x.name, "code": "VON", "phone": " 010-123 45 "},
+    )
+    event = db.session.scalar(sa.select(AuditEvent).filter_by(action="committee.update"))
+    assert event.detail["changes"] == {"phone": [None, "010-123 45"]}
+    admin.post(
+        f"/handlaggare/namnder/{w.committee_x.id}/andra",
+        data={"name": w.committee_x.name, "code": "VON", "phone": "010-123 45"},
+    )
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).filter_by(action="committee.update")
+        )
+        == 1
+    ), "an unchanged record leaves no event"

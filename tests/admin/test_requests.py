@@ -269,3 +269,89 @@ def test_request_to_one_provider_via_its_agreement(w, browser):
     assert response.status_code == 302
     (only,) = db.session.scalars(sa.select(Submission)).all()
     assert only.provider_id == w.org_b.id and only.agreement_id == agreement.id
+
+
+def _form_key(page: str) -> str:
+    import re
+
+    return re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+
+
+def test_a_form_shown_again_keeps_its_key_and_is_sent_once(w, browser):
+    """The key survives a re-shown form (an error, more rows); the corrected form posted
+    twice sends one request, and the second post shows the request already sent."""
+    client = browser(w.reviewer_x)
+    key = _form_key(client.get("/handlaggare/begaranden/ny").get_data(as_text=True))
+    refused = client.post(
+        "/handlaggare/begaranden/ny", data=request_form(w, form_key=key, title="")
+    )
+    assert refused.status_code == 422 and _form_key(refused.get_data(as_text=True)) == key
+    more = client.post(
+        "/handlaggare/begaranden/ny", data=request_form(w, form_key=key, action="add_rows")
+    )
+    assert _form_key(more.get_data(as_text=True)) == key
+    first = client.post("/handlaggare/begaranden/ny", data=request_form(w, form_key=key))
+    second = client.post("/handlaggare/begaranden/ny", data=request_form(w, form_key=key))
+    assert first.status_code == second.status_code == 302 and first.location == second.location
+    (issued,) = db.session.scalars(sa.select(InformationRequest)).all()
+    assert f"Begäran {issued.registration_number} är redan skickad" in text_of(
+        client.get(second.location)
+    )
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Submission)) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).filter_by(action="request.issue")
+        )
+        == 1
+    )
+
+
+def test_a_new_request_from_an_agreement_and_the_units_of_its_fields(w, browser):
+    agreement = w.org_a.agreements[0]
+    client = browser(w.reviewer_x)
+    page = client.get(f"/handlaggare/begaranden/ny?avtal={agreement.id}").get_data(as_text=True)
+    assert f'<option selected value="{agreement.id}">' in page
+    assert '<input checked id="recipients-0" name="recipients" type="radio" value="agreement">' in (
+        page
+    )
+    assert '<input checked id="fields-0-required"' in page, "a new row's answer is required"
+    foreign = next(a for a in w.org_b.agreements if a.committee_id != w.committee_x.id)
+    other = client.get(f"/handlaggare/begaranden/ny?avtal={foreign.id}").get_data(as_text=True)
+    assert '<input checked id="recipients-1"' in other, "not the committee's: the default"
+    form = request_form(
+        w,
+        **{
+            "fields-1-label": "Andel med genomförandeplan",
+            "fields-1-type": "percentage",
+            "fields-1-unit": "st",
+            "fields-2-label": "Beskrivning",
+            "fields-2-type": "text",
+            "fields-2-unit": "st",
+        },
+    )
+    assert client.post("/handlaggare/begaranden/ny", data=form).status_code == 302
+    info_request = db.session.scalar(sa.select(InformationRequest))
+    assert [(f.position, f.unit) for f in info_request.fields] == [
+        (1, "personer"),
+        (2, "%"),
+        (3, ""),
+    ]
+
+
+def test_a_refused_extension_changes_nothing_and_shows_the_form_again(w, make, browser):
+    (first,) = make.info_request(w.committee_x, [w.org_a], w.reviewer_x)
+    db.session.commit()
+    info_request = first.request
+    old = info_request.deadline
+    response = browser(w.reviewer_x).post(
+        f"/handlaggare/begaranden/{info_request.id}/forlang",
+        data={"deadline": old.isoformat(), "reason": "Anstånd."},
+    )
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Den nya svarsdagen måste vara senare än den nuvarande." in page
+    assert "Anstånd." in page, "the form is shown again as posted"
+    db.session.expire_all()
+    assert db.session.get(InformationRequest, info_request.id).deadline == old
+    assert db.session.get(Submission, first.id).deadline == old
+    assert not db.session.scalar(sa.select(AuditEvent).filter_by(action="request.extend_deadline"))

@@ -578,3 +578,15 @@ def test_axe_finds_no_violations_on_the_staff_account_pages(chromium, axe, serve
     check("choose-password")
     context.close()
     assert not problems, "\n\n".join(f"{name}:\n{report}" for name, report in problems.items())
+
+
+def test_a_form_without_its_key_is_never_taken_for_the_first_post(w, browser):
+    """Without a one-time key there is no telling a double post from a second form: the
+    second post is refused as an address with an account, and nothing is made twice."""
+    client = browser(w.admin)
+    assert new_account(client, form_key="").status_code == 303
+    again = new_account(client, form_key="")
+    assert again.status_code == 422
+    assert "ny.handlaggare@kommun.example har redan ett konto i Insyn" in text_of(again)
+    assert len(events("user.create")) == 1
+    assert "form" not in events("user.create")[0].detail

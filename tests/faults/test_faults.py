@@ -32,6 +32,7 @@ from storage import current_store
 from storage.scan import open_scanner
 from tests.conftest import text_of
 from tests.fixtures_services import S3Service
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import keys, valid_form
 
 MIB = 1024 * 1024
@@ -279,14 +280,8 @@ def test_scanner_down_the_answer_is_received_and_the_file_waits(
     result = app.test_cli_runner().invoke(args=["storage", "rescan"])
     assert result.exit_code == 0 and "released 1 file(s)" in result.output, result.output
     released = reviewer.get(f"/handlaggare/bilagor/{file.id}")
-    assert released.status_code == 200 and released.data == valid_form_pdf()
+    assert released.status_code == 200 and released.data == pdf_bytes()
     assert [i.key for i in current_store().list()] == [f"clean/{file.sha256}"]
-
-
-def valid_form_pdf() -> bytes:
-    from tests.storage.files import pdf_bytes
-
-    return pdf_bytes()
 
 
 @pytest.mark.parametrize(

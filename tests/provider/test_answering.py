@@ -47,7 +47,7 @@ def test_request_shows_what_is_asked_and_the_letter(client, w, asked):
     assert "Org A AB" in text and asked.request.registration_number in text
     assert asked.deadline.isoformat() in text
     assert "Antal brukare" in cells and "Tal (personer)" in cells
-    assert "Procent (0–100)" in cells and "Bifogad fil" in cells
+    assert "Procent (0–100)" in cells and "Fil" in cells
 
 
 def test_valid_answers_are_stored_in_canonical_form(client, w, asked):

@@ -20,6 +20,7 @@ def signed_in(browser, server, user, *, javascript: bool = True, width: int = 12
     context = browser.new_context(
         java_script_enabled=javascript, viewport={"width": width, "height": 900}
     )
+    context.set_default_timeout(10_000)  # a wait that cannot succeed fails fast
     page = context.new_page()
     page.goto(server + "/logga-in")
     page.fill("#email", user.email)
@@ -57,11 +58,16 @@ def test_upload_with_progress_bar_when_javascript_is_on(browser, server, w, aske
                                               childList: true, characterData: true});
     }""")
     with page.expect_request(lambda r: r.method == "POST") as posted:
-        page.click("button[name=action][value=submit]")
+        page.click("button[name=action][value=check]")
     assert posted.value.resource_type == "xhr"  # sent by the script, not the form
-    page.wait_for_selector("text=Tack! Kommunen har tagit emot")
+    page.wait_for_selector("h1:has-text('Kontrollera svaren innan ni skickar in')")
     seen = page.evaluate("window.progressSeen")
     assert any("Laddar upp" in s or "Filen är uppladdad" in s for s in seen), seen
+    assert page.url.endswith(f"/utforare/arenden/{asked.id}/kontrollera")  # not the post's
+    db.session.refresh(asked)
+    assert asked.state == ReviewState.DRAFT  # nothing sent before the answers are read through
+    page.click("main button:has-text('Skicka in')")
+    page.wait_for_selector("text=Tack! Kommunen har tagit emot")
     assert page.url.endswith(f"/utforare/arenden/{asked.id}/kvitto/1")
     assert "Kvalitetsberättelse.txt" in page.inner_text("main")
     db.session.refresh(asked)
@@ -76,7 +82,7 @@ def test_refused_file_message_with_javascript(browser, server, w, asked, tmp_pat
     page = signed_in(browser, server, w.user_a)
     page.goto(f"{server}/utforare/arenden/{asked.id}/svar")
     fill_answers(page, asked, bad)
-    page.click("button[name=action][value=submit]")
+    page.click("button[name=action][value=check]")
     page.wait_for_selector("#fel")
     assert page.evaluate("document.activeElement.id") == "fel"  # focus on the summary
     assert "HTML-, SVG- och XML-filer kan inte tas emot" in page.inner_text("#fel")
@@ -97,7 +103,7 @@ def test_file_over_the_limit_is_caught_before_upload(browser, server, w, asked, 
     assert "Filen stor.txt är för stor" in page.inner_text("main")
     posts = []
     page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
-    page.click("button[name=action][value=submit]")
+    page.click("button[name=action][value=check]")
     page.wait_for_timeout(500)
     assert posts == []  # not sent at all
     page.context.close()
@@ -110,8 +116,11 @@ def test_plain_form_works_without_javascript(browser, server, w, asked, tmp_path
     page.goto(f"{server}/utforare/arenden/{asked.id}/svar")
     fill_answers(page, asked, file)
     with page.expect_request(lambda r: r.method == "POST") as posted:
-        page.click("button[name=action][value=submit]")
+        page.click("button[name=action][value=check]")
     assert posted.value.resource_type == "document"
+    page.wait_for_selector("h1:has-text('Kontrollera svaren innan ni skickar in')")
+    assert "berattelse.txt" in page.inner_text("main")
+    page.click("main button:has-text('Skicka in')")
     page.wait_for_selector("text=Tack! Kommunen har tagit emot")
     db.session.refresh(asked)
     assert asked.state == ReviewState.SUBMITTED
@@ -151,6 +160,20 @@ def pages(make, w, asked):
         ),
         w.reviewer_x,
     )
+    workflow.save_draft(
+        plan,
+        w.user_a,
+        {
+            "measures": [
+                {
+                    "description": "Uppdatera genomförandeplanerna.",
+                    "owner": "Enhetschef",
+                    "due": (today() + timedelta(days=30)).isoformat(),
+                    "status": "planned",
+                }
+            ]
+        },
+    )
     db.session.commit()
     return {
         "start": "/utforare/",
@@ -161,6 +184,7 @@ def pages(make, w, asked):
         "receipt": f"/utforare/arenden/{report.id}/kvitto/1",
         "new deviation": "/utforare/avvikelser/ny",
         "plan": f"/utforare/arenden/{plan.id}/svar",
+        "plan to check": f"/utforare/arenden/{plan.id}/kontrollera",
         "new plan": "/utforare/atgardsplaner/ny",
         "organisation": "/utforare/organisation",
         "invite": "/utforare/organisation/bjud-in",
@@ -181,7 +205,7 @@ def test_axe_finds_no_violations_on_provider_pages(browser, axe, server, w, page
         assert overflow <= width, (name, overflow)
     # The form with its messages, too.
     page.goto(server + pages["answer"])
-    page.click("button[name=action][value=submit]")
+    page.click("button[name=action][value=check]")
     page.wait_for_selector("#fel")
     results = axe.run(page, options=AXE_OPTIONS)
     if results.violations_count:

@@ -38,14 +38,24 @@ def test_clarification_round_trip_keeps_both_versions(client, w, asked, smtp_ser
     html = form.get_data(as_text=True)
     assert "Brukarråd varannan månad." in html  # starts from what was sent
     assert "Kvalitetsberättelse.pdf" in html  # with the file that was sent
-    assert "Skicka in kompletteringen" in html
+    assert "Fortsätt" in html and "Skicka in kompletteringen" not in html  # checked first
 
     k = keys(asked)
     answers = valid_form(asked)
     del answers[k["file"]]  # keep the earlier file as it is
     answers[k["text"]] = "Brukarråd varannan månad, senast den 3 mars."
+    checked = client.post(
+        url, data={**answers, "action": "check", "note": "Brukarråden hålls varannan månad."}
+    )
+    assert checked.status_code == 303
+    assert checked.location.endswith(f"/utforare/arenden/{asked.id}/kontrollera")
+    check = client.get(checked.location)
+    assert "Skicka in kompletteringen" in text_of(check)
+    assert "senast den 3 mars" in text_of(check) and "Kvalitetsberättelse.pdf" in text_of(check)
+    db.session.refresh(asked)
+    assert asked.state == ReviewState.CLARIFICATION_REQUESTED  # not sent yet
     response = client.post(
-        url, data={**answers, "action": "submit", "note": "Brukarråden hålls varannan månad."}
+        f"/utforare/arenden/{asked.id}/skicka-in", data={"lock_version": asked.lock_version}
     )
     assert response.status_code == 303
     assert response.location.endswith(f"/utforare/arenden/{asked.id}/kvitto/2")

@@ -21,7 +21,7 @@ def test_provider_pages_in_english(app, client, w, asked, compiled_translations)
     assert "Answer the information request" in answer
     assert "What the committee is asking for" in answer and "Answer by" in answer
     assert "Download the request as a Word document" in answer
-    assert "Save draft" in answer and "Submit" in answer
+    assert "Save draft" in answer and "Continue" in answer
     assert "Comment for the municipality (optional)" in answer
     assert "Spara utkast" not in answer and "Det här begär nämnden" not in answer
 

@@ -65,6 +65,20 @@ def scene(make, w, asked, client):
         action_plan_due=today() + timedelta(days=30),
     )
     plan = workflow.record_finding(finding, w.reviewer_x)
+    workflow.save_draft(  # a draft to read through before it is sent
+        plan,
+        w.user_a,
+        {
+            "measures": [
+                {
+                    "description": "Uppdatera genomförandeplanerna.",
+                    "owner": "Enhetschef",
+                    "due": (today() + timedelta(days=30)).isoformat(),
+                    "status": "planned",
+                }
+            ]
+        },
+    )
     db.session.commit()
     db.session.refresh(asked)
     admin_b = make.user(Role.PROVIDER_ADMIN, provider_=w.org_b)
@@ -101,6 +115,7 @@ def pages(s, w) -> list[str]:
         f"/utforare/arenden/{s.own_draft.id}/svar",
         f"/utforare/arenden/{s.plan.id}",
         f"/utforare/arenden/{s.plan.id}/svar",
+        f"/utforare/arenden/{s.plan.id}/kontrollera",
         "/utforare/avvikelser/ny",
         "/utforare/atgardsplaner/ny",
         f"/utforare/atgardsplaner/ny?avvikelse={s.deviation.id}",
@@ -114,6 +129,8 @@ def cross_org_posts(s, w) -> list[tuple[str, dict]]:
     return [
         (f"/utforare/arenden/{s.own_draft.id}/svar", {"action": "save"}),
         (f"/utforare/arenden/{s.plan.id}/svar", {"action": "submit"}),
+        (f"/utforare/arenden/{s.plan.id}/svar", {"action": "check"}),
+        (f"/utforare/arenden/{s.plan.id}/skicka-in", {"lock_version": str(s.plan.lock_version)}),
         (f"/utforare/arenden/{a}/svar", {"action": "submit"}),
         (f"/utforare/arenden/{s.own_draft.id}/ta-tillbaka", {}),
         (f"/utforare/atgardsplaner/ny?avvikelse={s.deviation.id}", {"action": "save"}),
@@ -125,6 +142,11 @@ def cross_org_posts(s, w) -> list[tuple[str, dict]]:
     ]
 
 
+def redirects(s) -> list[str]:
+    """Addresses of buttons opened with GET: to the page of the button (303), nothing done."""
+    return [f"/utforare/arenden/{s.plan.id}/skicka-in"]
+
+
 # The signed invitation link names no organisation's object by id (test_organisation.py).
 NOT_BY_ID = {"provider.accept_invitation"}
 
@@ -134,7 +156,7 @@ def test_every_provider_route_is_tried(app, w, scene):
     adapter = app.url_map.bind("insyn.test")
     tried = {
         (adapter.match(path.split("?")[0], method="GET")[0], "GET")
-        for path in pages(scene, w) + ADMIN_PAGES
+        for path in pages(scene, w) + ADMIN_PAGES + redirects(scene)
     }
     tried |= {
         (adapter.match(path.split("?")[0], method="POST")[0], "POST")
@@ -165,6 +187,10 @@ def test_every_page_works_for_the_organisation(client, w, scene, role):
             assert "Org A AB" in text_of(response) or path != "/utforare/", path
     for path in ADMIN_PAGES:
         assert client.get(path).status_code == (200 if role == "admin_a" else 404), path
+    for path in redirects(scene):
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.location.endswith(f"/utforare/arenden/{scene.plan.id}/kontrollera")
 
 
 def test_start_page_shows_what_waits_and_what_was_decided(client, w, scene, make):
@@ -196,7 +222,7 @@ def test_start_page_shows_what_waits_and_what_was_decided(client, w, scene, make
 
 def test_another_organisation_gets_404_on_every_route(client, w, scene):
     client.login(scene.admin_b)
-    for path in pages(scene, w)[2:]:
+    for path in pages(scene, w)[2:] + redirects(scene):
         if path in ("/utforare/avvikelser/ny", "/utforare/atgardsplaner/ny"):
             continue  # their own forms
         assert client.get(path).status_code == 404, path
@@ -204,6 +230,8 @@ def test_another_organisation_gets_404_on_every_route(client, w, scene):
         assert client.post(path, data=data).status_code == 404, path
     db.session.refresh(scene.own_draft)
     assert scene.own_draft.state == "draft" and scene.own_draft.versions == []
+    db.session.refresh(scene.plan)
+    assert scene.plan.state == "draft" and not scene.plan.submitted_versions
     assert w.user_a.active
     db.session.refresh(scene.invitation)
     assert scene.invitation.pending and scene.invitation.times_sent == 1
@@ -241,12 +269,12 @@ def test_another_organisations_agreement_cannot_be_reported_on(client, w, scene)
 @pytest.mark.parametrize("role", ["reviewer_x", "publisher", "admin"])
 def test_staff_get_404_on_provider_pages(client, w, scene, role):
     client.login(getattr(w, role))
-    for path in pages(scene, w) + ADMIN_PAGES:
+    for path in pages(scene, w) + ADMIN_PAGES + redirects(scene):
         assert client.get(path).status_code == 404, path
 
 
 def test_anonymous_visitors_are_sent_to_login(client, w, scene):
-    for path in pages(scene, w) + ADMIN_PAGES:
+    for path in pages(scene, w) + ADMIN_PAGES + redirects(scene):
         response = client.get(path)
         assert response.status_code == 302 and "/logga-in" in response.location, path
 

@@ -1,4 +1,4 @@
-"""Compare providers: one row per provider that got the request, "Ej besvarad" for one
+"""Compare providers: one row per provider that got the request, "Inget svar" for one
 that did not answer, numbers right-aligned with units, sortable by links, and the CSV and
 the API saying the same as the page."""
 
@@ -99,11 +99,11 @@ def test_table_has_a_row_per_provider_and_spells_out_what_is_missing(client, set
     rows = table_rows(response)
     # (Whitespace collapsed: the page keeps number, unit and thousands together with
     # no-break spaces.)
-    assert rows["Org A AB"] == ["1 420 personer", "78 %", "Ja", "Kontaktmannaskap", "Ej besvarad"]
+    assert rows["Org A AB"] == ["1 420 personer", "78 %", "Ja", "Kontaktmannaskap", "Inget svar"]
     assert rows["Org B AB"] == ["64 personer", "65,5 %", "Nej", "Små arbetslag", "3 st"]
     assert "1\u00a0420\u00a0personer" in response.get_data(as_text=True)
     # The one that did not answer, and the one whose answer is not published.
-    assert rows["Kommunens hemtjänst"] == ["Ej besvarad"]
+    assert rows["Kommunens hemtjänst"] == ["Inget svar"]
     assert rows["Dröjsamma Omsorg AB"] == ["Ej publicerad"]
     page = text_of(response)
     assert "hemligt" not in page and "999" not in page and "internt" not in page
@@ -205,7 +205,7 @@ def test_csv_and_api_agree_with_the_page(client, setup):
     assert rows["Org A AB"]["Antal brukare (personer)"] == "1420"
     assert rows["Org B AB"]["Andel med undersköterskeexamen (%)"] == "65,5"
     assert rows["Org B AB"]["Ledningssystem finns"] == "Nej"
-    assert rows["Kommunens hemtjänst"]["Status"] == "Ej besvarad"
+    assert rows["Kommunens hemtjänst"]["Status"] == "Inget svar"
     assert rows["Dröjsamma Omsorg AB"]["Status"] == "Ej publicerad"
     assert rows["Dröjsamma Omsorg AB"]["Antal brukare (personer)"] == ""
     assert rows["Org A AB"]["Länk"] == f"http://insyn.test/publicerat/{setup['pub_a'].id}"

@@ -37,12 +37,15 @@ OWN = (
     "templates/public/",
     "portal/public/",
     "portal/api/",
-    "portal/search.py",
+    "portal/search/",
+    "storage/",
+    "portal/formatting.py",
     "templates/auth/",
     "portal/auth/",
     "templates/provider/",
     "portal/provider/",
     "portal/workflow.py",
+    "portal/labels.py",
 )
 
 

@@ -81,7 +81,7 @@ def test_publication_page_shows_public_answers_in_plain_words(client, answer, w)
         "Insynsinformation",
         "Kvalitetsredovisning 2026: Org A",
         "Org A AB",
-        "(Privat utförare)",
+        "(Privat)",
         w.committee_x.name,
         "Hemtjänst",
         answer.submission.registration_number,
@@ -90,7 +90,7 @@ def test_publication_page_shows_public_answers_in_plain_words(client, answer, w)
         "Andel med examen 78,5 %",
         "Ledningssystem finns Ja",
         "Senaste egenkontroll 14 oktober 2026",
-        "Antal klagomål Ej besvarad",
+        "Antal klagomål Inget svar",
         "[Namnet är borttaget]",
         "Jämför svaren med andra utförare i hemtjänst",
     ):
@@ -170,7 +170,7 @@ def test_deviation_report_and_action_plan_pages(client, make, w):
         "Kategori Avvikelse",
         "Allvarlighetsgrad Medel",
         "Inträffade 2 mars 2026",
-        "Vad som hände Kvällens läkemedel delades ut två timmar sent.",
+        "Vad hände Kvällens läkemedel delades ut två timmar sent.",
         "Omedelbara åtgärder Extra personal inkallad.",
         "Hör ihop med",
         "Åtgärdsplan: läkemedel",
@@ -200,9 +200,9 @@ def test_provider_page(client, make, w):
     page = text_of(response)
     assert "<h1>Org A AB</h1>" in response.get_data(as_text=True)
     for expected in (
-        "Regiform Privat utförare",
+        "Regiform Privat",
         f"Organisationsnummer {w.org_a.org_number}",
-        "Valfrihetssystem (LOV)",
+        "Kundval (LOV)",
         "Upphandling (LOU)",
         "1 juli 2024 – 30 juni 2027",
         "1 januari 2025 – tills vidare",

@@ -25,8 +25,8 @@ from portal.models import (
     ScanStatus,
 )
 from storage.scan import open_scanner
+from tests.pdfs import pdf_bytes
 from tests.public.documents import make_docx
-from tests.storage.files import pdf_bytes
 
 
 @pytest.fixture

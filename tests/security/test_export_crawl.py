@@ -36,7 +36,7 @@ from portal.extensions import db
 from portal.models import Committee, FieldType, Provider, RequestField, ServiceArea, User
 from tests.admin.helpers import make_docx
 from tests.conftest import FormClient
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 STAFF_ROLES = {
     "reviewer": "handlaggare@exempelby.example",

@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Attachment, ScanStatus
 from storage import current_store
 from storage.downloads import ascii_fallback, content_disposition
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 
 @pytest.fixture

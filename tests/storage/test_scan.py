@@ -9,11 +9,11 @@ import pytest
 
 from storage.scan import Scanner, ScannerUnavailable, ScanOutcome, parse_reply
 from tests.fixtures_services import ClamdService
+from tests.pdfs import pdf_bytes
 from tests.storage.files import (
     EICAR,
     SIGNATURE,
     docx_bytes,
-    pdf_bytes,
     with_zip_member,
     zip_bytes,
 )

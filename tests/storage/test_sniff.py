@@ -6,11 +6,11 @@ import pytest
 
 from storage.names import safe_display_name, with_extension
 from storage.sniff import TypeRefused, sniff
+from tests.pdfs import pdf_bytes
 from tests.storage.files import (
     docx_bytes,
     jpeg_bytes,
     odf_bytes,
-    pdf_bytes,
     png_bytes,
     with_zip_member,
     xlsx_bytes,

@@ -14,13 +14,13 @@ from portal.attachments import UploadRefused, accept_upload, reconcile, rescan
 from portal.extensions import db
 from portal.models import Attachment, ScanStatus
 from storage import current_store
+from tests.pdfs import pdf_bytes
 from tests.storage.conftest import attachment_count, audit_events, spool_files, stored_keys
 from tests.storage.files import (
     EICAR,
     SIGNATURE,
     docx_bytes,
     multipart_body,
-    pdf_bytes,
     png_bytes,
     with_zip_member,
     zip_bytes,
