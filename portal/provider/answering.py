@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from portal import policy, workflow
 from portal.errors import Refusal, shows_form_on_refusal
 from portal.extensions import db
-from portal.pii import find_personal_data
 from portal.models import (
     Agreement,
     CreationKey,
@@ -33,6 +32,7 @@ from portal.models import (
     SubmissionKind,
     User,
 )
+from portal.pii import find_personal_data
 from portal.policy import Action
 from portal.provider import bp
 from portal.provider.answers import AnswerRow, answer_rows, measures_of
