@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.models import (
     Agreement,
     Attachment,
+    AuditAction,
     ReviewState,
     Submission,
     SubmissionKind,
@@ -201,7 +202,7 @@ def save_answers(
     db.session.flush()
     if accepted:
         audit.record(
-            "submission.files_added",
+            AuditAction.SUBMISSION_FILES_ADDED,
             submission,
             actor=actor,
             version=draft.number,
@@ -307,7 +308,7 @@ def _remove(draft: SubmissionVersion, attachment: Attachment, actor: User) -> No
     draft.attachments.remove(attachment)
     db.session.delete(attachment)
     audit.record(
-        "submission.file_removed",
+        AuditAction.SUBMISSION_FILE_REMOVED,
         draft.submission,
         actor=actor,
         version=draft.number,

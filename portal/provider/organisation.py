@@ -23,7 +23,7 @@ from portal.auth.passwords import hash_password
 from portal.auth.session import end_all_sessions, start_session
 from portal.auth.tokens import invitation_payload, invitation_token
 from portal.extensions import db
-from portal.models import Invitation, Role, Submission, SubmissionVersion, User
+from portal.models import AuditAction, Invitation, Role, Submission, SubmissionVersion, User
 from portal.models.base import MAX_ID, utcnow
 from portal.policy import Action
 from portal.provider import bp
@@ -146,7 +146,7 @@ def _mail_invitation(invitation: Invitation, account: User | None) -> None:
     # Recorded on the account, for the municipality's administrators: the inviter's own
     # trail (the invitation's events) is the same as for a new address.
     audit.record(
-        "user.invite_existing_account",
+        AuditAction.USER_INVITE_EXISTING_ACCOUNT,
         account,
         email=invitation.email,
         provider=invitation.provider_id,
@@ -194,7 +194,9 @@ def invite():
         )
         db.session.add(invitation)
         db.session.flush()
-        audit.record("invitation.create", invitation, email=email, role=invitation.role.value)
+        audit.record(
+            AuditAction.INVITATION_CREATE, invitation, email=email, role=invitation.role.value
+        )
         _mail_invitation(invitation, account)
         db.session.commit()
         days = current_app.config["INVITATION_MAX_AGE"] // 86400
@@ -236,7 +238,7 @@ def resend_invitation(invitation_id: int):
         return redirect(url_for("provider.organisation"), 303)
     invitation.last_sent_at = utcnow()
     invitation.times_sent += 1
-    audit.record("invitation.resend", invitation, email=invitation.email)
+    audit.record(AuditAction.INVITATION_RESEND, invitation, email=invitation.email)
     _mail_invitation(invitation, account)
     db.session.commit()
     flash(_("En ny inbjudan är skickad till %(email)s.", email=invitation.email), "info")
@@ -254,7 +256,7 @@ def withdraw_invitation(invitation_id: int):
         waiting.active = False
         end_all_sessions(waiting)
     invitation.withdrawn_at = utcnow()
-    audit.record("invitation.withdraw", invitation, email=invitation.email)
+    audit.record(AuditAction.INVITATION_WITHDRAW, invitation, email=invitation.email)
     db.session.commit()
     flash(
         _(
@@ -279,7 +281,7 @@ def deactivate(user_id: int):
     if user.active:
         user.active = False
         end_all_sessions(user)
-        audit.record("user.deactivate", user, email=user.email)
+        audit.record(AuditAction.USER_DEACTIVATE, user, email=user.email)
         db.session.commit()
     flash(
         _(
@@ -309,7 +311,7 @@ def reactivate(user_id: int):
     user = _colleague(user_id)
     if not user.active:
         user.active = True
-        audit.record("user.reactivate", user, email=user.email)
+        audit.record(AuditAction.USER_REACTIVATE, user, email=user.email)
         db.session.commit()
     flash(_("%(who)s är aktiv igen.", who=user.name or user.email), "info")
     return redirect(url_for("provider.organisation"), 303)
@@ -394,7 +396,9 @@ def accept_invitation(token: str):
             return render_template(
                 "provider/invitation_account_exists.html", invited=invitation
             ), 409
-        audit.record("user.invitation_accepted", user, actor=user, invitation=invitation.id)
+        audit.record(
+            AuditAction.USER_INVITATION_ACCEPTED, user, actor=user, invitation=invitation.id
+        )
         start_session(user)
         flash(_("Välkommen till Insyn, %(who)s!", who=user.name or user.email), "info")
         return redirect(url_for("provider.start"), 303)

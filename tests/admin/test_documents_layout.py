@@ -32,7 +32,7 @@ from tests.admin.test_documents import (
     yearly_report_docx,
 )
 from tests.documents_render import libreoffice_pdfs
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 CONTACT = {
     "postal_address": "Box 100\n123 45 Exempelby",

@@ -77,8 +77,8 @@ LISTS = {
     "admin.audit_log": (
         "/handlaggare/logg?handelse=finding",
         "admin",
-        ("finding.record", "request.issue"),
-        None,
+        ("Iakttagelse registrerad", "Begäran skickad"),  # the page names the action
+        ("finding.record", "request.issue"),  # the CSV keeps the code beside it
     ),
     "admin.staff_users": (
         "/handlaggare/anvandare?q=alfahandläggare",

@@ -30,7 +30,7 @@ from tests.admin.helpers import (
     make_docx,
 )
 from tests.conftest import text_of
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 
 @pytest.fixture

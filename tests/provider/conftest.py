@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from portal.extensions import db
 from portal.models import FieldType, RequestField
 from tests.fixtures_services import free_port
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 
 @dataclass

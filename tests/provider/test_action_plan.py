@@ -13,8 +13,8 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import Finding, ReviewState, Submission, SubmissionKind
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import commit_and_send
-from tests.storage.files import pdf_bytes
 
 DUE_1 = (today() + timedelta(days=30)).isoformat()
 DUE_2 = (today() + timedelta(days=60)).isoformat()

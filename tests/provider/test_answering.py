@@ -15,8 +15,8 @@ from portal.dates import local
 from portal.extensions import db
 from portal.models import Attachment, ReviewState, Submission, SubmissionVersion
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import keys, valid_form
-from tests.storage.files import pdf_bytes
 
 
 def answer_url(sub) -> str:

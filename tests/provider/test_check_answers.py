@@ -19,10 +19,10 @@ from portal.extensions import db
 from portal.models import ReviewEvent, ReviewState, Submission, SubmissionKind
 from tests.browser import AXE_OPTIONS
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import commit_and_send, keys, valid_form
 from tests.provider.test_browser import fill_answers, signed_in
 from tests.provider.test_deviation import report_form
-from tests.storage.files import pdf_bytes
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "check-answers"
 PERSONNUMMER = "19121212-1212"  # Skatteverket's test number

@@ -12,8 +12,8 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import ReviewState
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import commit_and_send, keys, valid_form
-from tests.storage.files import pdf_bytes
 
 
 def test_clarification_round_trip_keeps_both_versions(client, w, asked, smtp_server):

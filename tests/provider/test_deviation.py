@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import ReviewState, Submission, SubmissionKind
 from portal.pii import find_personal_data
 from tests.conftest import text_of
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 VALID_PNR = "19121212-1212"  # Skatteverket's test number: valid checksum
 INVALID_PNR = "19121212-1213"  # the same with a wrong check digit

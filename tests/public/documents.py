@@ -1,5 +1,5 @@
 """Small real documents for the public-site tests: a DOCX (python-docx); PDFs come from
-``tests.storage.files.pdf_bytes``."""
+``tests.pdfs.pdf_bytes``."""
 
 from __future__ import annotations
 

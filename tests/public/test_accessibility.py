@@ -10,7 +10,7 @@ from portal import workflow
 from portal.extensions import db
 from portal.models import FieldType, Ownership, RequestField, Role, SubmissionKind
 from tests.browser import AXE_OPTIONS
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 
 @pytest.fixture

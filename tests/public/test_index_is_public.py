@@ -41,8 +41,8 @@ from portal.models import (
     SubmissionKind,
 )
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.public.documents import make_docx
-from tests.storage.files import pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}

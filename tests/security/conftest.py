@@ -22,7 +22,7 @@ from portal.models import (
     SubmissionKind,
 )
 from tests.admin.helpers import answer, make_docx, upload
-from tests.storage.files import pdf_bytes
+from tests.pdfs import pdf_bytes
 
 # Rows that a request may add without changing anything a user owns: the audit trail.
 UNFINGERPRINTED = {"audit_event"}
@@ -151,6 +151,8 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
 SUBMISSION_IN_STATE = {
     "/utforare/arenden/<int:submission_id>/svar": "draft_id",
     "/utforare/arenden/<int:submission_id>/ta-tillbaka": "draft_id",
+    "/utforare/arenden/<int:submission_id>/kontrollera": "draft_id",
+    "/utforare/arenden/<int:submission_id>/skicka-in": "draft_id",
     "/handlaggare/publicering/<int:submission_id>": "approved_id",
     "/handlaggare/publicering/<int:submission_id>/bilagor/<int:attachment_id>/maskad": "approved_id",  # noqa: E501
     "/handlaggare/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort": "approved_id",

@@ -256,6 +256,18 @@ TABLE: dict[str, str | tuple[str, str]] = {
         "login ok ok 404 404 404",
         "login 404 404 404 404 404",
     ),
+    "GET /utforare/arenden/<int:submission_id>/kontrollera": (
+        "login 303 303 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/skicka-in": (
+        "login 303 303 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "POST /utforare/arenden/<int:submission_id>/skicka-in": (
+        "login ok ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
     "POST /utforare/arenden/<int:submission_id>/ta-tillbaka": (
         "login ok ok 404 404 404",
         "login 404 404 404 404 404",

@@ -21,8 +21,9 @@ from portal.extensions import db
 from portal.models import Attachment, AuditEvent, ReviewState
 from storage import current_store
 from tests.conftest import text_of
+from tests.pdfs import pdf_bytes
 from tests.provider.conftest import commit_and_send, each_type_fields, keys, valid_form
-from tests.storage.files import EICAR, docx_bytes, pdf_bytes, with_zip_member, zip_bytes
+from tests.storage.files import EICAR, docx_bytes, with_zip_member, zip_bytes
 
 MIB = 1024 * 1024
 

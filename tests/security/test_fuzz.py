@@ -59,6 +59,10 @@ NOT_FUZZED = {
     "/logga-ut": "no input",
     "/sprak/<code>": "no input (the code is in the URL, tested in the matrix)",
     "/utforare/arenden/<int:submission_id>/ta-tillbaka": "no input",
+    "/utforare/arenden/<int:submission_id>/skicka-in": (
+        "hidden fields of the check page only (lock_version, pii_confirmed); what it sends "
+        "is the draft saved through /svar, which is fuzzed"
+    ),
     "/utforare/organisation/kollegor/<int:user_id>/aktivera": "no input",
     "/utforare/organisation/kollegor/<int:user_id>/inaktivera": "no input",
     "/utforare/organisation/inbjudningar/<int:invitation_id>/skicka-igen": "no input",

@@ -10,8 +10,6 @@ from pathlib import Path
 
 import docx
 
-from tests.pdfs import pdf_bytes  # noqa: F401 (still imported from here by other test files)
-
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 SIGNATURE = "Insyn.Test.EICAR"
 
