@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from portal.dates import today
 from tests.e2e.conftest import Visit
 from tests.factories import PASSWORD
+from tests.pdfs import pdf_bytes
 
 # A searchable word that appears only inside the PDF's text.
 PDF_WORD = "Trygghetsvandring"
@@ -23,31 +24,12 @@ TITLE = "Kvalitetsredovisning hemtjänst 2026"
 PERSONNUMMER = "19121212-1212"
 
 
-def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with ``text`` in its content stream (Helvetica, uncompressed)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+def send(page, label: str = "Skicka in") -> None:
+    """Send an answer as a provider does: "Fortsätt" saves it and shows the answers to
+    check; the check page's button sends them."""
+    page.get_by_role("button", name="Fortsätt", exact=True).click()
+    expect(page.get_by_role("heading", name=re.compile("^Kontrollera"))).to_be_visible()
+    page.get_by_role("main").get_by_role("button", name=label, exact=True).click()
 
 
 @pytest.fixture
@@ -110,7 +92,7 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     # 2. A provider user answers with a PDF attachment (upload progress shown), gets a
     #    receipt and a registration number.
     pdf = tmp_path / "Kvalitetsberättelse.pdf"
-    pdf.write_bytes(minimal_pdf(f"{PDF_WORD} i hemtjansten varje kvartal"))
+    pdf.write_bytes(pdf_bytes(f"{PDF_WORD} i hemtjansten varje kvartal"))
     listing = tmp_path / "Deltagarlista.txt"
     listing.write_text(f"Deltagare: Tolvan Tolvansson {PERSONNUMMER}\n")
     provider = sign_in(browser, base, w.user_a, visit)
@@ -119,14 +101,19 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     visit(provider, "utforare-arende")
     provider.get_by_role("link", name="Svara").click()
     visit(provider, "utforare-svar")
-    provider.get_by_label("Beskriv arbetet med trygghet").fill("Trygghetsronder varje vecka.")
-    provider.get_by_label("Kvalitetsberättelse").set_input_files(str(pdf))
-    provider.get_by_label("Övrig bilaga").set_input_files(str(listing))
+    provider.get_by_label("Beskriv arbetet med trygghet", exact=True).fill(
+        "Trygghetsronder varje vecka."
+    )
+    provider.get_by_label("Kvalitetsberättelse", exact=True).set_input_files(str(pdf))
+    provider.get_by_label("Övrig bilaga", exact=True).set_input_files(str(listing))
     watch_progress(provider)
-    provider.get_by_role("button", name="Skicka in", exact=True).click()
-    expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
+    provider.get_by_role("button", name="Fortsätt", exact=True).click()
+    expect(provider.get_by_role("heading", name=re.compile("^Kontrollera"))).to_be_visible()
     seen = provider.evaluate("window.progressSeen")
     assert any("Laddar upp" in s or "Filen är uppladdad" in s for s in seen), seen
+    visit(provider, "kontrollera-svaren")
+    provider.get_by_role("main").get_by_role("button", name="Skicka in", exact=True).click()
+    expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "kvitto")
     registration = provider.get_by_text(re.compile(r"^VON \d{4}/\d+$")).first.inner_text()
     expect(provider.get_by_text("Kvalitetsberättelse.pdf")).to_be_visible()
@@ -152,13 +139,13 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     visit(provider, "utforare-komplettering")
     provider.get_by_role("link", name="Komplettera").first.click()
     visit(provider, "utforare-kompletterar")
-    provider.get_by_label("Beskriv arbetet med trygghet").fill(
+    provider.get_by_label("Beskriv arbetet med trygghet", exact=True).fill(
         "Trygghetsronder varje vecka, uppföljda av enhetschefen varje månad."
     )
-    provider.get_by_label("Ert svar på kommunens begäran om komplettering").fill(
+    provider.get_by_label("Ert svar på kommunens begäran om komplettering", exact=True).fill(
         "Uppföljningen sker månadsvis."
     )
-    provider.get_by_role("button", name="Skicka in kompletteringen").click()
+    send(provider, "Skicka in kompletteringen")
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "kvitto-version-2")
 
@@ -172,6 +159,7 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     expect(staff.get_by_text("uppföljda av enhetschefen varje månad").first).to_be_visible()
     visit(staff, "bada-versionerna")
     decision(staff, "Godkänn").get_by_role("button", name="Godkänn").click()
+    staff.get_by_role("button", name="Ja, godkänn").click()
     expect(staff.get_by_text("Ärendet är godkänt.")).to_be_visible()
     visit(staff, "godkant")
 
@@ -192,7 +180,9 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     expect(
         publisher.get_by_text("Inga personuppgifter hittades i det som är valt.")
     ).to_be_visible()
-    publisher.get_by_role("button", name="Publicera", exact=True).click()
+    publisher.get_by_role("button", name="Fortsätt", exact=True).click()
+    visit(publisher, "publicera-bekrafta")
+    publisher.get_by_role("button", name="Ja, publicera").click()
     visit(publisher, "publicerat")
 
     # Org B answers too (seeded), so that the public has providers to compare.
@@ -230,26 +220,32 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     visit(provider, "utforare-oversikt")
     provider.get_by_role("link", name="Rapportera en avvikelse").click()
     visit(provider, "ny-avvikelse")
-    provider.get_by_label("Rubrik").fill("Fördröjd läkemedelsutdelning")
+    provider.get_by_label("Rubrik", exact=True).fill("Fördröjd läkemedelsutdelning")
     provider.get_by_role("group", name="Typ av händelse").get_by_role(
         "radio", name="Avvikelse"
     ).check()
     provider.get_by_role("group", name="Allvarlighetsgrad").get_by_role(
         "radio", name="Medel"
     ).check()
-    provider.get_by_label("När hände det?").fill(today().isoformat())
-    provider.get_by_label("Vad hände?").fill("Kvällens läkemedel delades ut en timme sent.")
-    provider.get_by_label("Vilka åtgärder vidtogs direkt?").fill("Sjuksköterskan kontaktades.")
-    provider.get_by_role("button", name="Skicka in", exact=True).click()
+    provider.get_by_label("När hände det?", exact=True).fill(today().isoformat())
+    provider.get_by_label("Vad hände?", exact=True).fill(
+        "Kvällens läkemedel delades ut en timme sent."
+    )
+    provider.get_by_label("Vilka åtgärder vidtogs direkt?", exact=True).fill(
+        "Sjuksköterskan kontaktades."
+    )
+    send(provider)
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "avvikelse-kvitto")
     provider.get_by_role("link", name="Till ärendet").first.click()
     provider.get_by_role("link", name="Upprätta en åtgärdsplan").click()
     visit(provider, "ny-atgardsplan")
-    provider.get_by_label("Vad ska göras?").fill("Ny rutin för kvällsrundan.")
-    provider.get_by_label("Ansvarig").fill("Enhetschef")
-    provider.get_by_label("Klar senast").fill((today() + timedelta(days=30)).isoformat())
-    provider.get_by_role("button", name="Skicka in", exact=True).click()
+    provider.get_by_label("Vad ska göras?", exact=True).fill("Ny rutin för kvällsrundan.")
+    provider.get_by_label("Ansvarig", exact=True).fill("Enhetschef")
+    provider.get_by_label("Klar senast", exact=True).fill(
+        (today() + timedelta(days=30)).isoformat()
+    )
+    send(provider)
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "atgardsplan-kvitto")
 
@@ -257,10 +253,11 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
     staff.get_by_role("link", name=re.compile("Åtgärdsplan")).first.click()
     visit(staff, "atgardsplan")
     decision(staff, "Godkänn").get_by_role("button", name="Godkänn").click()
+    staff.get_by_role("button", name="Ja, godkänn").click()
     expect(staff.get_by_text("Ärendet är godkänt.")).to_be_visible()
 
     evidence = tmp_path / "Rutin kvällsrunda.pdf"
-    evidence.write_bytes(minimal_pdf("Rutin for kvallsrundan"))
+    evidence.write_bytes(pdf_bytes("Rutin for kvallsrundan"))
     provider.get_by_role("navigation", name="Utförarens sidor").get_by_role(
         "link", name="Översikt"
     ).click()
@@ -273,7 +270,7 @@ def test_scenario_in_a_real_browser(served, browser, world, tmp_path):
         str(evidence)
     )
     provider.get_by_label("Kommentar om hur arbetet går").fill("Rutinen gäller från i dag.")
-    provider.get_by_role("button", name="Skicka lägesrapport").click()
+    send(provider, "Skicka lägesrapport")
     expect(provider.get_by_role("heading", name=re.compile("Kvitto"))).to_be_visible()
     visit(provider, "lagesrapport-kvitto")
 
