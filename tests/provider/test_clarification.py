@@ -87,7 +87,7 @@ def test_clarification_round_trip_keeps_both_versions(client, w, asked, smtp_ser
     cells = [c.text for t in receipt.tables for r in t.rows for c in r.cells]
     assert "Insynsinformation, version 2" in cells and carried.sha256 in cells
     history = text_of(client.get(f"/utforare/arenden/{asked.id}"))
-    assert "Komplettering inskickad" in history and "Kommunen begärde komplettering" in history
+    assert "Komplettering inskickad" in history and "Komplettering begärd" in history
 
     subjects = smtp_server.subjects(w.user_a.email)
     assert f"Komplettering begärd: {number}" in subjects

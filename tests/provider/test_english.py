@@ -12,7 +12,7 @@ def test_provider_pages_in_english(app, client, w, asked, compiled_translations)
     start = text_of(client.get("/utforare/?lang=en"))
     assert "Overview" in start and "All cases" in start and "New action plan" in start
     assert "To be answered" in start and "Information requests awaiting your answer" in start
-    assert "Kvalitetsredovisning 2026" in start and "Not started" in start
+    assert "Kvalitetsredovisning 2026" in start and "Draft" in start  # the one word for a draft
     assert "Clarifications the municipality is waiting for" in start
     assert "Report a deviation" in start and "Latest decisions" in start
     assert "Översikt" not in start and "Att svara på" not in start
