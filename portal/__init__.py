@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 
 import storage
 from portal import config as portal_config
+from portal import jobs
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models.base import MAX_ID
 from portal.urls import this_page, url_with
@@ -60,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from portal.policy import may_send_files
 
     storage.init_app(app, upload_gate=may_send_files)
+    jobs.init_app(app)
 
     from admin import views as admin_views
     from portal import api, auth, cli, errors, health, provider, public

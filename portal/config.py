@@ -33,6 +33,13 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
     base_host = urlsplit(base_url).hostname
     if not base_host:
         raise ConfigError(f"PORTAL_BASE_URL must be an absolute URL, not {base_url!r}")
+    jobs_url = env.get("PORTAL_JOBS_URL", f"sqlite:///{instance / 'jobs.sqlite'}")
+    if production and jobs_url.startswith("sqlite:") and env.get("PORTAL_JOBS_ALLOW_SQLITE") != "1":
+        raise ConfigError(
+            "PORTAL_JOBS_URL must be a redis:// URL when PORTAL_ENV=production "
+            "(PORTAL_JOBS_ALLOW_SQLITE=1 for a single host)"
+        )
+    daily_at = _local_time(env.get("PORTAL_DAILY_AT", "06:00"))
     extra_hosts = [h.strip() for h in env.get("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()]
     return {
         "PORTAL_ENV": mode,
@@ -78,5 +85,35 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Background jobs (portal/jobs): the broker, the worker, and the waits and leases
+        # of the work it does. See README, "Background jobs".
+        "JOBS_URL": jobs_url,
+        "JOBS_NAME": env.get("PORTAL_JOBS_NAME", "insyn"),
+        "JOBS_WORKERS": int(env.get("PORTAL_JOBS_WORKERS", "4")),
+        "JOBS_SHUTDOWN_SECONDS": float(env.get("PORTAL_JOBS_SHUTDOWN_SECONDS", "170")),
+        "JOBS_HEARTBEAT": env.get("PORTAL_JOBS_HEARTBEAT", str(instance / "worker.heartbeat")),
+        "JOBS_LOST_AFTER_SECONDS": int(env.get("PORTAL_JOBS_LOST_AFTER_SECONDS", "300")),
+        "JOBS_DEGRADED_SECONDS": int(env.get("PORTAL_JOBS_DEGRADED_SECONDS", "300")),
+        "DAILY_AT": daily_at,
+        "SCAN_INLINE_SECONDS": float(env.get("PORTAL_SCAN_INLINE_SECONDS", "3")),
+        "SCAN_INLINE_MAX_BYTES": int(env.get("PORTAL_SCAN_INLINE_MAX_MB", "64")) * 1024 * 1024,
+        "SCAN_LEASE_SECONDS": int(env.get("PORTAL_SCAN_LEASE_SECONDS", "120")),
+        "MAIL_LEASE_SECONDS": int(env.get("PORTAL_MAIL_LEASE_SECONDS", "120")),
+        "MAIL_GIVE_UP_DAYS": float(env.get("PORTAL_MAIL_GIVE_UP_DAYS", "3")),
+        "RECONCILE_DELETE": env.get("PORTAL_RECONCILE_DELETE", "0") == "1",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
     }
+
+
+def _local_time(text: str) -> tuple[int, int]:
+    """``HH:MM`` of the daily jobs, Stockholm time. 02:00–02:59 is refused: that hour
+    does not exist on the spring change and comes twice on the autumn one."""
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+    except ValueError:
+        hour = minute = -1
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise ConfigError(f"PORTAL_DAILY_AT must be HH:MM, not {text!r}")
+    if hour == 2:
+        raise ConfigError("PORTAL_DAILY_AT may not be between 02:00 and 02:59 (daylight saving)")
+    return hour, minute

@@ -2,13 +2,14 @@
 # Install the Debian packages the test suite needs when they are missing:
 # clamav-daemon (a real clamd; the tests start their own instance with a shipped
 # signature database, so no network update is needed), chromium (the browser
-# that Playwright drives) and LibreOffice with Carlito and Liberation Mono (metric
+# that Playwright drives), redis-server (the job engine's broker) and LibreOffice with Carlito and Liberation Mono (metric
 # twins of Calibri and Courier New), which render every generated .docx as Word
 # would lay it out. Needs root; without it, says what to install and stops.
 set -eu
 missing=""
 [ -x /usr/sbin/clamd ] || missing="$missing clamav-daemon"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/bin/redis-server ] || missing="$missing redis-server"
 [ -x /usr/bin/soffice ] || missing="$missing libreoffice-writer-nogui"
 fonts=/usr/share/fonts/truetype
 [ -e $fonts/crosextra/Carlito-Regular.ttf ] || missing="$missing fonts-crosextra-carlito"

@@ -22,9 +22,10 @@ from portal import create_app
 from portal.extensions import db
 from tests import factories
 
-pytest_plugins = ["tests.fixtures_services", "tests.browser"]
+pytest_plugins = ["tests.fixtures_services", "tests.fixtures_jobs", "tests.browser"]
 
 
+IMMEDIATE = "immediate://"
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # Fuzzing is reproducible by default (a CI run is judged once); HYPOTHESIS_PROFILE=explore
@@ -54,7 +55,7 @@ def _make_database(tmp_path_factory, base: str | None) -> tuple[str, callable]:
 
 
 def _migrated(url: str) -> str:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "JOBS_URL": IMMEDIATE})
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -104,6 +105,10 @@ def app_config(database_url, tmp_path) -> dict:
         "SMTP_URL": "",
         "SERVER_NAME": "insyn.test",
         "BASE_URL": "http://insyn.test",
+        # Jobs run inside the enqueue, at the request's commit, so pages behave as if the
+        # work were done in the request. A stand-in for the pages' tests only: the engine,
+        # its faults and its timing are tested with real brokers (tests/jobs/).
+        "JOBS_URL": IMMEDIATE,
     }
 
 

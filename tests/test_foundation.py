@@ -181,6 +181,14 @@ def test_production_needs_secret_and_scanner(monkeypatch):
     monkeypatch.delenv("PORTAL_CLAMD_URL", raising=False)
     with pytest.raises(ConfigError, match="PORTAL_CLAMD_URL"):
         create_app()
+    monkeypatch.setenv("PORTAL_CLAMD_URL", "tcp://127.0.0.1:9")
+    monkeypatch.delenv("PORTAL_JOBS_URL", raising=False)  # the embedded SQLite queue
+    with pytest.raises(ConfigError, match="PORTAL_JOBS_URL must be a redis"):
+        create_app()
+    monkeypatch.setenv("PORTAL_DAILY_AT", "02:30")
+    monkeypatch.setenv("PORTAL_JOBS_URL", "redis://127.0.0.1:6379/15")
+    with pytest.raises(ConfigError, match="daylight saving"):
+        create_app()
 
 
 def test_security_headers(client):

@@ -158,3 +158,17 @@ def test_admin_views_are_thin_and_never_commit(path):
     body_lines = {f.name: f.end_lineno - f.body[0].lineno + 1 for f in routes}
     long = {name: n for name, n in body_lines.items() if n > VIEW_LINES}
     assert not long, f"views over {VIEW_LINES} lines: {long}"
+
+
+def test_only_portal_jobs_talks_to_the_job_engine():
+    """Huey is imported in portal/jobs/ only: the rest enqueues through its functions, so
+    another engine would change one package."""
+    outside = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for top in ("portal", "admin", "storage")
+        for path in sorted((ROOT / top).rglob("*.py"))
+        if "jobs" not in path.relative_to(ROOT).parts
+        for line, module in _imports(path)
+        if module == "huey" or module.startswith("huey.")
+    ]
+    assert not outside

@@ -2,6 +2,7 @@
 
 from portal.models.audit import AuditEvent, OutboundMail
 from portal.models.codes import AuditAction, DeviationCategory, MeasureStatus, Severity
+from portal.models.jobs import JobFailure, JobSchedule
 from portal.models.organisation import (
     Agreement,
     Committee,
@@ -39,6 +40,8 @@ __all__ = [
     "FollowUpItem",
     "FollowUpPlan",
     "Impact",
+    "JobFailure",
+    "JobSchedule",
     "InformationRequest",
     "MeasureStatus",
     "OutboundMail",

@@ -26,7 +26,18 @@ class AuditEvent(db.Model):
 
 
 class OutboundMail(db.Model):
-    """A mail written in the same transaction as the change it reports, sent after commit."""
+    """A mail written in the same transaction as the change it reports, delivered by a job
+    after commit. The row is the truth: unsent and due means a job is owed
+    (``portal.jobs.sweep``), a lease means one is delivering it now."""
+
+    __table_args__ = (
+        sa.Index(
+            "ix_outbound_mail_due",
+            "next_attempt_at",
+            postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(sa.String(254))
@@ -36,3 +47,7 @@ class OutboundMail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # delivery lease
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # last job enqueued
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # given up

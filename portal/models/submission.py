@@ -188,6 +188,15 @@ class SubmissionVersion(db.Model):
 class Attachment(db.Model):
     """A stored file. The object key derives from its sha256 and scan status, never its name."""
 
+    __table_args__ = (
+        sa.Index(
+            "ix_attachment_scan_due",
+            "scan_next_at",
+            postgresql_where=sa.text("scan_status = 'pending_scan'"),
+            sqlite_where=sa.text("scan_status = 'pending_scan'"),
+        ),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("submission_version.id"), index=True
@@ -208,6 +217,15 @@ class Attachment(db.Model):
     # The provider marked the file as confidential (sekretessmarkering) with this reason;
     # None: not marked. Staff see it; publishing the file needs a logged decision.
     confidential_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The scan job's bookkeeping (portal.attachments.scan_content), per row but kept equal
+    # for all pending rows of one content: when the next scan is due, the lease of a scan in
+    # progress and the run holding it, the last enqueue, and scans that got no verdict.
+    scan_next_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    scan_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    scan_claim: Mapped[str | None] = mapped_column(sa.String(32))
+    scan_enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    scan_attempts: Mapped[int] = mapped_column(default=0)
+    scan_error: Mapped[str] = mapped_column(sa.Text, default="")
 
     version: Mapped[SubmissionVersion | None] = relationship(back_populates="attachments")
     uploaded_by: Mapped[User | None] = relationship()

@@ -100,6 +100,7 @@ def production_app(monkeypatch, app_config, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("PORTAL_SECRET_KEY", "a-long-random-production-secret-for-tests")
     monkeypatch.setenv("PORTAL_CLAMD_URL", "tcp://127.0.0.1:9")
+    monkeypatch.setenv("PORTAL_JOBS_URL", "redis://127.0.0.1:6379/15")
     monkeypatch.setenv("PORTAL_BASE_URL", "https://insyn.test")  # its host is the trusted one
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path / "instance"))
     kept_from_environment = ("TESTING", "CLAMD_URL", "BASE_URL")

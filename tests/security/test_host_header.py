@@ -175,6 +175,7 @@ def test_production_answers_only_for_its_configured_hosts(app_config):
             "PORTAL_ENV": "production",
             "PORTAL_SECRET_KEY": "k" * 32,
             "PORTAL_CLAMD_URL": "tcp://127.0.0.1:3310",
+            "PORTAL_JOBS_URL": "redis://127.0.0.1:6379/1",
             "PORTAL_BASE_URL": "https://insyn.nacka.se",
             "PORTAL_TRUSTED_HOSTS": "insyn.example, intern.nacka.se",
         },

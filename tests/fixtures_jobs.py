@@ -1,0 +1,84 @@
+"""The job engine for real: each broker (an SQLite file, the machine's Redis), a worker in
+the test process or in its own process. Loaded as a pytest plugin.
+
+Redis is the one at 127.0.0.1:6379 (``TEST_REDIS_URL``), database 15, under a queue name
+of its own per test, so parallel test processes and the rate limiter never meet. A Redis
+that does not answer is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+import redis
+
+from portal.jobs import huey
+from portal.jobs.worker import build_consumer
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = ""):
+    """Poll ``predicate`` until it is true; fail with ``message`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout} s: {message or predicate}")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def jobs_url(request, tmp_path) -> str:
+    """The broker, once per kind: an SQLite file, and Redis."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {TEST_REDIS_URL} does not answer ({exc}); start redis-server")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def jobs_config(app_config, jobs_url, tmp_path) -> dict:
+    """``app_config`` with a real broker and short leases."""
+    app_config.update(
+        JOBS_URL=jobs_url,
+        JOBS_NAME=f"insyn-test-{uuid.uuid4().hex[:12]}",
+        JOBS_HEARTBEAT=str(tmp_path / "worker.heartbeat"),
+        JOBS_SHUTDOWN_SECONDS=5,
+    )
+    return app_config
+
+
+@pytest.fixture
+def jobs_app(jobs_config, app):
+    """The app on a real broker; the queue is emptied afterwards."""
+    yield app
+    huey.flush()
+
+
+class InProcessWorker:
+    """Huey's consumer in the test process, in threads; it leaves signals to pytest."""
+
+    def __init__(self, app, workers: int = 2, periodic: bool = False):
+        self.consumer = build_consumer(app, workers=workers, periodic=periodic)
+        self.consumer._set_signal_handlers = lambda: None
+
+    def __enter__(self):
+        self.consumer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.consumer.stop(graceful=True)
+
+
+@pytest.fixture
+def jobs_worker(jobs_app):
+    with InProcessWorker(jobs_app) as worker:
+        yield worker
