@@ -8,9 +8,14 @@ that does not answer is a failure, never a skip.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -18,6 +23,7 @@ import redis
 from portal.jobs import huey
 from portal.jobs.worker import build_consumer
 
+ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -82,3 +88,72 @@ class InProcessWorker:
 def jobs_worker(jobs_app):
     with InProcessWorker(jobs_app) as worker:
         yield worker
+
+
+class WorkerProcess:
+    """``tests/jobs/worker_main.py`` in a process group of its own, so that a test can kill
+    it with SIGKILL in the middle of a job and start another."""
+
+    def __init__(self, config: dict, log: Path, *, tasks=(), periodic=False, workers=2):
+        self.env = {
+            **os.environ,
+            "INSYN_TEST_CONFIG": json.dumps(config),
+            "INSYN_TEST_TASKS": ",".join(tasks),
+            "INSYN_TEST_PERIODIC": "1" if periodic else "0",
+            "INSYN_TEST_WORKERS": str(workers),
+        }
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcess:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tests.jobs.worker_main"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(
+            lambda: "worker ready" in self.output() or self.process.poll() is not None,
+            timeout=30,
+            message="the worker process started",
+        )
+        assert self.process.poll() is None, self.output()[-3000:]
+        return self
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def sigkill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> int | None:
+        """TERM (running jobs finish), then KILL after 10 s; the exit status."""
+        if self.process is None or self.process.poll() is not None:
+            return None if self.process is None else self.process.returncode
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.sigkill()
+            return self.process.returncode
+
+
+@pytest.fixture
+def worker_process(jobs_config, tmp_path):
+    """Start workers in processes of their own: ``worker_process(tasks=[...], periodic=...)``.
+    Every one still running is stopped afterwards."""
+    started: list[WorkerProcess] = []
+
+    def start(**options) -> WorkerProcess:
+        log = tmp_path / f"worker-{len(started) + 1}.log"
+        worker = WorkerProcess(jobs_config, log, **options).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -128,3 +128,10 @@ def test_daily_jobs_keep_stockholm_time_over_both_changes():
     assert firings(autumn, {"hour": "6", "minute": "0"}) == ["10-25 05:00"]
     assert firings(spring, {"hour": "2", "minute": "30"}) == []  # that hour is skipped
     assert firings(autumn, {"hour": "2", "minute": "30"}) == ["10-25 00:30", "10-25 01:30"]
+
+
+def test_a_worker_process_runs_jobs_and_stops_on_term(jobs_app, worker_process):
+    worker = worker_process(tasks=["tests.jobs.test_engine"])
+    jobs.enqueue(note_run, tag="in another process")
+    wait_until(lambda: _runs() == ["in another process"], message="the worker process ran it")
+    assert worker.stop() == 0

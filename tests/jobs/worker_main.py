@@ -1,0 +1,21 @@
+"""A job worker in its own process, for the fault tests: the real app built from the JSON
+in ``INSYN_TEST_CONFIG`` and the real worker loop. ``INSYN_TEST_TASKS`` names test
+modules whose jobs it must know; ``INSYN_TEST_PERIODIC=1`` runs the scheduler too."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+
+from portal import create_app
+from portal.jobs.worker import run_worker
+
+app = create_app(json.loads(os.environ["INSYN_TEST_CONFIG"]))
+for module in filter(None, os.environ.get("INSYN_TEST_TASKS", "").split(",")):
+    importlib.import_module(module)
+run_worker(
+    app,
+    workers=int(os.environ.get("INSYN_TEST_WORKERS", "2")),
+    periodic=os.environ.get("INSYN_TEST_PERIODIC") == "1",
+)
