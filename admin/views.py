@@ -5,7 +5,8 @@ registry (committees, service areas, providers, agreements), plans (follow-up pl
 requests (information requests and letters), review (queue, submission,
 decisions, files), findings, publication (personal-data guard, redacted copies,
 withdrawal), report (yearly report on strategic agreements), dashboard (start
-page), audit_log and staff (staff accounts, a package: views, forms, operations).
+page), audit_log, staff (staff accounts, a package: views, forms, operations) and
+jobs (background jobs: the queue, failures, "Kör igen").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from admin import (  # noqa: F401  (imported for their routes)
     audit_log,
     dashboard,
     findings,
+    jobs,
     plans,
     publication,
     registry,

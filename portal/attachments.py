@@ -1,37 +1,42 @@
-"""Attachment rows and their files: accept an upload, send a download, rescan, reconcile.
+"""Attachment rows and their files: accept an upload, scan it in a job, send a download,
+rescan, reconcile.
 
-The file work (spool, virus scan, type sniffing, ``quarantine/`` and ``clean/``, ranges)
-is in :mod:`storage`, which knows nothing of rows, mail or audit. This module makes the
-:class:`~portal.models.Attachment` rows, records infected uploads in the audit trail,
-tells uploaders about files found infected later, and keeps the store and the rows in
-step. Objects are written before their rows, and removed only where no row can refer to
-them (a refused upload removes what it wrote; rescan removes infected files; reconcile
+The file work (spool, type sniffing, ``quarantine/`` and ``clean/``, the stream to clamd,
+ranges) is in :mod:`storage`, which knows nothing of rows, jobs, mail or audit. This
+module makes the :class:`~portal.models.Attachment` rows, runs the scan of a content
+(:func:`scan_content`, the body of the job ``portal.jobs.scan.scan_content``), records
+infected files in the audit trail, tells uploaders about files found infected after they
+left the page, and keeps the store and the rows in step. Objects are written before their
+rows, and removed only where no row needs them (a scan removes an infected file; reconcile
 removes old orphans), so a crash can leave an unreferenced object (reported, and removed
 after a day) but never a row without its object.
 
-Pages use :func:`accept_upload` and :func:`send_attachment`; the CLI uses :func:`rescan`
-and :func:`reconcile`.
+An upload answers before its verdict: the row is committed ``pending_scan`` and the scan
+job is enqueued at the commit; a page that wants to show the verdict at once waits a
+little with :func:`await_verdicts`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Response, abort
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from flask import Response, abort, current_app
 from werkzeug.datastructures import FileStorage
 
-from portal import audit, notifications
+from portal import audit, jobs, notifications
 from portal.extensions import db
-from portal.models import Attachment, AuditAction, ScanStatus, User
+from portal.models import Attachment, AuditAction, AuditEvent, ScanStatus, User
+from portal.models.base import utcnow
 from storage import current_scanner, current_store
-from storage.downloads import send_object
+from storage.downloads import open_object, send_object
 from storage.scan import ScanOutcome, ScanResult
-from storage.store import Store, StoreError
+from storage.store import ObjectNotFound, ObjectStream, StoreError
 from storage.uploads import (
     CLEAN_PREFIX,
     QUARANTINE_PREFIX,
@@ -39,7 +44,8 @@ from storage.uploads import (
     UploadInfected,
     UploadRefused,
     UploadUnavailable,
-    scan_object,
+    release,
+    scan_stored,
     store_upload,
     stored_objects,
 )
@@ -50,44 +56,208 @@ __all__ = [
     "ReconcileReport",
     "RescanReport",
     "UploadError",
+    "UploadInfected",
     "UploadRefused",
     "UploadUnavailable",
     "accept_upload",
+    "await_verdicts",
+    "open_file",
     "reconcile",
+    "refusal",
     "rescan",
+    "scan_content",
     "send_attachment",
     "unavailable",
+    "verdict_inline",
 ]
+
+PENDING = ScanStatus.PENDING_SCAN
+# A scan that got no verdict (clamd down) is tried again after this.
+RETRY_AFTER = timedelta(minutes=1)
+# A content whose stored file is missing is looked for again after this.
+MISSING_RETRY_AFTER = timedelta(hours=1)
+POLL_SECONDS = 0.1
 
 
 def accept_upload(file: FileStorage, *, uploader: User | None, slot: str = "") -> Attachment:
     """Take one uploaded file through the pipeline and return its (unflushed) Attachment.
 
-    The row is added to ``db.session``; the caller links it to a version and
-    commits. Raises :class:`UploadRefused` or :class:`UploadUnavailable`; an
-    infected file is audited (committed on its own, so a rolled-back caller
-    does not lose it) and nothing of it is stored.
+    The row is added to ``db.session``; the caller links it to a version and commits.
+    With scanning on the row is ``pending_scan`` and its scan is enqueued at the commit;
+    with scanning off (development) it is ``not_scanned``. Raises
+    :class:`UploadRefused` or :class:`UploadUnavailable` (nothing is stored then).
     """
-    try:
-        stored = store_upload(file, scanned_clean_before=_scanned_clean_before)
-    except UploadInfected as hit:
-        _audit_infected(
-            uploader, hit.signature, sha256=hit.sha256, size=hit.size, name=hit.name, slot=slot
-        )
-        raise
-    status = ScanStatus(stored.placement.value)
+    scanning = current_scanner() is not None
+    stored = store_upload(file, scanning=scanning)
+    now = utcnow()
     attachment = Attachment(
         slot=slot,
         sha256=stored.sha256,
         size=stored.size,
         content_type=stored.content_type,
         display_name=stored.display_name,
-        scan_status=status,
+        scan_status=ScanStatus(stored.placement.value),
         uploaded_by_id=uploader.id if uploader is not None else None,
-        scanned_at=_now() if status is ScanStatus.CLEAN else None,
+        created_at=now,
     )
+    if scanning:
+        from portal.jobs.scan import scan_content as scan_job  # the task module imports this one
+
+        attachment.scan_next_at = attachment.scan_enqueued_at = now
+        jobs.enqueue_after_commit(scan_job, sha256=stored.sha256)
     db.session.add(attachment)
     return attachment
+
+
+def await_verdicts(attachment_ids: Sequence[int], seconds: float) -> list[Attachment]:
+    """The rows of ``attachment_ids`` read afresh, once none of them waits for its scan or
+    after ``seconds`` (polling every 100 ms). Files over ``SCAN_INLINE_MAX_BYTES`` are not
+    waited for, nor files whose scan got no verdict (clamd down: they wait for minutes).
+    Call it after the commit that enqueued the scans (it ends the transaction at each
+    look)."""
+    limit = current_app.config["SCAN_INLINE_MAX_BYTES"]
+    deadline = time.monotonic() + seconds
+    while True:
+        db.session.commit()  # a fresh snapshot at each look
+        found = db.session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.id.in_(attachment_ids))
+            .execution_options(populate_existing=True)
+        ).all()
+        by_id = {row.id: row for row in found}
+        rows = [by_id[i] for i in attachment_ids if i in by_id]
+        waiting = any(
+            r.scan_status is PENDING and r.size <= limit and not r.scan_error for r in rows
+        )
+        if not waiting or time.monotonic() >= deadline:
+            return rows
+        time.sleep(POLL_SECONDS)
+
+
+def verdict_inline(attachment: Attachment) -> Attachment:
+    """After the commit of one upload, its row once the verdict is in or after
+    ``SCAN_INLINE_SECONDS``; raises :class:`UploadInfected` for a file found infected."""
+    (fresh,) = await_verdicts([attachment.id], current_app.config["SCAN_INLINE_SECONDS"])
+    if refused := refusal(fresh):
+        raise refused
+    return fresh
+
+
+def refusal(attachment: Attachment) -> UploadInfected | None:
+    """For a file found infected, the refusal to show its uploader (the message names the
+    signature found); None for any other file."""
+    if not attachment.infected:
+        return None
+    found = db.session.scalar(
+        sa.select(AuditEvent.detail)
+        .where(
+            AuditEvent.action == AuditAction.ATTACHMENT_INFECTED,
+            AuditEvent.object_type == "attachment",
+            AuditEvent.object_id == attachment.id,
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
+    return UploadInfected((found or {}).get("signature", ""))
+
+
+# --- the scan of one content --------------------------------------------------------------
+
+
+@dataclass
+class Verdict:
+    """What one scan run did: ``outcome`` is clean, infected, unavailable, missing or
+    nothing to do; ``attachments`` the rows it decided."""
+
+    outcome: str
+    attachments: list[int] = field(default_factory=list)
+    detail: str = ""  # the signature, or why there is no verdict
+    mails: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        counted = f" ({len(self.attachments)} attachment(s))" if self.attachments else ""
+        return f"{self.outcome}{counted}" + (f": {self.detail}" if self.detail else "")
+
+
+def scan_content(sha256: str) -> str:
+    """Scan the content ``sha256`` for its pending rows and record the verdict (the body of
+    the scan job). Idempotent: a second run finds the rows decided, or leased by the run
+    that scans them, and does nothing."""
+    return str(_scan(sha256))
+
+
+def _lease_free(now: datetime):
+    return sa.or_(Attachment.scan_claimed_until.is_(None), Attachment.scan_claimed_until < now)
+
+
+def _claim(sha256: str, token: str) -> int:
+    """Lease the due pending rows of ``sha256`` for this run, unless another run holds a lease
+    on the content (it scans the same bytes, and its verdict covers these rows too)."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SCAN_LEASE_SECONDS"])
+    held = sa.orm.aliased(Attachment)
+    claimed = db.session.execute(
+        sa.update(Attachment)
+        .where(
+            Attachment.sha256 == sha256,
+            Attachment.scan_status == PENDING,
+            Attachment.scan_next_at <= now,
+            _lease_free(now),
+            ~sa.exists().where(held.sha256 == sha256, held.scan_claimed_until >= now),
+        )
+        .values(scan_claimed_until=now + lease, scan_claim=token)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()  # the lease is visible before clamd is asked
+    return claimed
+
+
+class _Renewal:
+    """Called while clamd reads the file: every quarter of the lease, the lease of this run's
+    rows is renewed in a short transaction (a 1 GiB scan can outlast a lease)."""
+
+    def __init__(self, sha256: str, token: str):
+        self.sha256, self.token = sha256, token
+        self.seconds = current_app.config["SCAN_LEASE_SECONDS"]
+        self.due = time.monotonic() + self.seconds / 4
+
+    def __call__(self) -> None:
+        if time.monotonic() < self.due:
+            return
+        self.due = time.monotonic() + self.seconds / 4
+        db.session.execute(
+            sa.update(Attachment)
+            .where(Attachment.sha256 == self.sha256, Attachment.scan_claim == self.token)
+            .values(scan_claimed_until=utcnow() + timedelta(seconds=self.seconds))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def _scan(sha256: str) -> Verdict:
+    token = uuid.uuid4().hex
+    if not _claim(sha256, token):
+        return Verdict("nothing to do")
+    scanner, store = current_scanner(), current_store()
+    if scanner is None:
+        return _postpone(sha256, token, "scanning is off (PORTAL_CLAMD_URL is not set)")
+    try:
+        result, source = scan_stored(scanner, store, sha256, tick=_Renewal(sha256, token))
+    except ObjectNotFound:
+        log.error("scan: no stored object for %s", sha256)
+        return _postpone(sha256, token, "the stored file is missing", missing=True)
+    except StoreError as exc:
+        return _postpone(sha256, token, f"the object store failed: {exc}")
+    if not result.clean and not result.infected:
+        if source == CLEAN_PREFIX + sha256 and _scanned_clean_before(sha256):
+            # The content passed a scan before: with clamd down, that verdict stands.
+            result = ScanResult(ScanOutcome.CLEAN)
+        else:
+            log.warning("scan of %s got no verdict: %s", sha256, result.reason)
+            return _postpone(sha256, token, result.reason)
+    if result.clean:
+        return _release(sha256, token, source)
+    return _remove_infected(sha256, token, source, result.signature)
 
 
 def _scanned_clean_before(sha256: str) -> bool:
@@ -99,32 +269,191 @@ def _scanned_clean_before(sha256: str) -> bool:
     return found is not None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _postpone(sha256: str, token: str, reason: str, *, missing: bool = False) -> Verdict:
+    """No verdict: this run's rows stay pending, with the reason, until the next attempt.
+    Its message is used up, so the sweep may enqueue the next one as soon as it is due."""
+    now = utcnow()
+    after = MISSING_RETRY_AFTER if missing else RETRY_AFTER
+    ids = db.session.scalars(
+        sa.update(Attachment)
+        .where(Attachment.sha256 == sha256, Attachment.scan_claim == token)
+        .values(
+            scan_attempts=Attachment.scan_attempts + 1,
+            scan_error=reason[:500],
+            scan_next_at=now + after,
+            scan_claimed_until=None,
+            scan_claim=None,
+            scan_enqueued_at=None,
+        )
+        .returning(Attachment.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return Verdict("missing" if missing else "unavailable", ids, reason)
 
 
-def _audit_infected(uploader: User | None, signature: str, **detail) -> None:
-    """Write ``upload.infected`` in its own transaction: the caller will roll back its own."""
-    event = audit.record(AuditAction.UPLOAD_INFECTED, actor=uploader, signature=signature, **detail)
-    if _holds_sqlite_write_lock():
-        # A second SQLite connection would wait out the busy timeout (10 s) behind this one's
-        # write lock and then fail: the event goes with the caller's transaction instead.
-        return
-    db.session.expunge(event)
+def _decide(sha256: str, token: str, status: ScanStatus) -> list[Attachment]:
+    """Give the verdict to the pending rows of ``sha256`` that this run leased, and to those
+    no other run holds (added during the scan, or left by a dead run: the same bytes).
+    Each row changes once, whichever runs race: the update returns the rows it changed."""
+    now = utcnow()
+    ids = db.session.scalars(
+        sa.update(Attachment)
+        .where(
+            Attachment.sha256 == sha256,
+            Attachment.scan_status == PENDING,
+            sa.or_(Attachment.scan_claim == token, _lease_free(now)),
+        )
+        .values(
+            scan_status=status,
+            scanned_at=now,
+            scan_claimed_until=None,
+            scan_claim=None,
+            scan_error="",
+        )
+        .returning(Attachment.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.id.in_(ids))
+            .order_by(Attachment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _release(sha256: str, token: str, source: str) -> Verdict:
+    """Clean: the rows are committed clean first (downloads read the quarantined copy
+    until it is copied), then the object goes to ``clean/``. A run killed in between
+    leaves that to the sweep (:func:`finish_releases`)."""
+    rows = _decide(sha256, token, ScanStatus.CLEAN)
+    db.session.commit()
     try:
-        with Session(db.engine) as session:
-            session.add(event)
-            session.commit()
-    except SQLAlchemyError:
-        log.exception("could not write the audit event apart; leaving it to the caller")
-        db.session.add(event)
+        release(current_store(), sha256, source)
+    except StoreError as exc:
+        log.warning(
+            "scan: %s is clean but still in quarantine (%s); the sweep moves it", sha256, exc
+        )
+    return Verdict("clean", [row.id for row in rows])
 
 
-def _holds_sqlite_write_lock() -> bool:
-    session = db.session()
-    if db.engine.dialect.name != "sqlite" or not session.in_transaction():
-        return False
-    return bool(session.connection().connection.dbapi_connection.in_transaction)
+def _remove_infected(sha256: str, token: str, source: str, signature: str) -> Verdict:
+    """Infected: the rows stay as the record of what was removed, each audited once; whoever
+    uploaded a file is told by mail unless they were still on the page (the verdict came
+    within ``SCAN_INLINE_SECONDS``); then the object is deleted."""
+    rows = _decide(sha256, token, ScanStatus.INFECTED)
+    inline = timedelta(seconds=current_app.config["SCAN_INLINE_SECONDS"])
+    mails = []
+    for row in rows:
+        audit.record(
+            AuditAction.ATTACHMENT_INFECTED,
+            row,
+            actor=None,
+            signature=signature,
+            sha256=sha256,
+            version_id=row.version_id,
+            display_name=row.display_name,
+            uploaded_by_id=row.uploaded_by_id,
+        )
+        if row.scanned_at - row.created_at > inline:
+            mails += notifications.attachment_infected(row, signature)
+    db.session.commit()
+    if source.startswith(QUARANTINE_PREFIX) or not _still_referenced(source):
+        try:
+            current_store().delete(source)
+        except StoreError as exc:
+            log.warning("scan: could not remove infected %s (%s); the sweep does", source, exc)
+    return Verdict("infected", [row.id for row in rows], signature, [m.id for m in mails])
+
+
+# --- the sweep's part ---------------------------------------------------------------------
+
+
+def _due_rows(now: datetime, *, within: timedelta = timedelta(0)) -> sa.Select:
+    """The ids of the pending, unleased rows due by ``now + within``."""
+    return sa.select(Attachment.id).where(
+        Attachment.scan_status == PENDING,
+        Attachment.scan_next_at <= now + within,
+        _lease_free(now),
+    )
+
+
+def scans_due(now: datetime) -> bool:
+    """Whether any pending row is due now or within the retry interval."""
+    return db.session.execute(_due_rows(now, within=RETRY_AFTER).limit(1)).first() is not None
+
+
+def scanner_down(now: datetime, reason: str) -> int:
+    """clamd did not answer the sweep's PING: the due rows record it (they stay due, for
+    the next sweep to try again)."""
+    count = db.session.execute(
+        sa.update(Attachment)
+        .where(Attachment.id.in_(_due_rows(now)))
+        .values(scan_attempts=Attachment.scan_attempts + 1, scan_error=reason[:500])
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def lost_scans(now: datetime, *, lost_after: timedelta, broker_empty: bool) -> list[str]:
+    """The contents to enqueue a scan for: pending rows due now (or within the retry
+    interval: clamd answered, so what waited for it need not wait longer), not leased,
+    whose last enqueue is presumed lost. Their rows are marked due and enqueued now."""
+    due = _due_rows(now, within=RETRY_AFTER)
+    if not broker_empty:
+        due = due.where(
+            sa.or_(
+                Attachment.scan_enqueued_at.is_(None),
+                Attachment.scan_enqueued_at < now - lost_after,
+            )
+        )
+    ids = db.session.scalars(due).all()
+    if not ids:
+        return []
+    shas = db.session.scalars(
+        sa.update(Attachment)
+        .where(Attachment.id.in_(ids))
+        .values(scan_enqueued_at=now, scan_next_at=now)
+        .returning(Attachment.sha256)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return sorted(set(shas))
+
+
+def finish_releases() -> int:
+    """Quarantined objects whose content has a verdict and no pending row: copy a clean one
+    to ``clean/`` and remove it (a scan run killed between its commit and the copy), remove
+    an infected one. Objects with no row at all are reconcile's. Returns the count."""
+    store = current_store()
+    held = {info.key.removeprefix(QUARANTINE_PREFIX) for info in store.list(QUARANTINE_PREFIX)}
+    if not held:
+        return 0
+    statuses: dict[str, set[ScanStatus]] = {}
+    for sha256, status in db.session.execute(
+        sa.select(Attachment.sha256, Attachment.scan_status)
+        .where(Attachment.sha256.in_(held))
+        .distinct()
+    ):
+        statuses.setdefault(sha256, set()).add(status)
+    finished = 0
+    for sha256, found in sorted(statuses.items()):
+        if PENDING in found:
+            continue
+        key = QUARANTINE_PREFIX + sha256
+        try:
+            if found <= {ScanStatus.INFECTED}:
+                store.delete(key)
+            else:
+                release(store, sha256, key)
+        except StoreError as exc:
+            log.warning("sweep: could not finish %s: %s", key, exc)
+            continue
+        finished += 1
+    return finished
 
 
 # --- downloads ----------------------------------------------------------------------------
@@ -145,10 +474,17 @@ def unavailable(attachment: Attachment) -> tuple[int, str] | None:
     return None
 
 
+def _fallback(attachment: Attachment) -> str | None:
+    """Where a clean row's bytes are while its release is not finished."""
+    if attachment.scan_status is ScanStatus.CLEAN:
+        return QUARANTINE_PREFIX + attachment.sha256
+    return None
+
+
 def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response:
     """Stream ``attachment`` to the client with Range, ETag and conditional-GET support.
 
-    A file still waiting in quarantine is never served (409), nor one found infected (410).
+    A file still waiting for its scan is never served (409), nor one found infected (410).
     Access is not checked here: the caller asks the policy module first.
     """
     refused = unavailable(attachment)
@@ -161,7 +497,14 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
         content_type=attachment.content_type,
         filename=attachment.display_name,
         inline=inline,
+        fallback=_fallback(attachment),
     )
+
+
+def open_file(attachment: Attachment) -> ObjectStream:
+    """The stored bytes of ``attachment`` for reading in the app (text extraction); the
+    caller closes it. :class:`~storage.store.StoreError` when it cannot be read."""
+    return open_object(attachment.storage_key, fallback=_fallback(attachment))
 
 
 # --- rescan -------------------------------------------------------------------------------
@@ -169,7 +512,7 @@ def send_attachment(attachment: Attachment, *, inline: bool = False) -> Response
 
 @dataclass
 class RescanReport:
-    released: int = 0  # files (distinct contents) moved to clean/
+    released: int = 0  # files (distinct contents) found clean
     attachments_released: int = 0
     infected: list[dict] = field(default_factory=list)  # {sha256, signature, attachments}
     still_pending: int = 0
@@ -179,109 +522,54 @@ class RescanReport:
 
 
 def rescan(*, include_not_scanned: bool = False) -> RescanReport:
-    """Scan quarantined files again (safe to run from cron, and concurrently).
+    """Scan every pending content now, in this process (``flask storage rescan``; safe
+    beside the workers: each content is leased as in the job).
 
-    Clean: the object is copied to ``clean/``, the rows committed as clean, then
-    the quarantine copy removed. Infected: the rows are marked infected with an
-    ``attachment.infected`` audit event and a mail to the uploader each, then the object
-    is removed. Stops at the first unavailable verdict (clamd down) and reports the rest
-    as pending.
-    With ``include_not_scanned``, files accepted while scanning was off are scanned too.
+    Stops at the first scan without a verdict (clamd down) and reports the rest as
+    pending. With ``include_not_scanned``, files accepted while scanning was off are made
+    pending and scanned too.
     """
-    scanner = current_scanner()
-    if scanner is None:
+    if current_scanner() is None:
         raise RuntimeError("PORTAL_CLAMD_URL is not set: there is no scanner to rescan with")
-    store = current_store()
-    statuses = [ScanStatus.PENDING_SCAN]
+    now = utcnow()
     if include_not_scanned:
-        statuses.append(ScanStatus.NOT_SCANNED)
-    pending = db.session.execute(
-        sa.select(Attachment.sha256, Attachment.scan_status)
-        .where(Attachment.scan_status.in_(statuses))
+        db.session.execute(
+            sa.update(Attachment)
+            .where(Attachment.scan_status == ScanStatus.NOT_SCANNED)
+            .values(scan_status=PENDING)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.execute(
+        sa.update(Attachment)
+        .where(Attachment.scan_status == PENDING)
+        .values(scan_next_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    pending = db.session.scalars(
+        sa.select(Attachment.sha256)
+        .where(Attachment.scan_status == PENDING)
         .distinct()
         .order_by(Attachment.sha256)
     ).all()
     report = RescanReport()
-    for index, (sha256, status) in enumerate(pending):
-        source = (QUARANTINE_PREFIX if status is ScanStatus.PENDING_SCAN else CLEAN_PREFIX) + sha256
-        try:
-            verdict = scan_object(scanner, store, source)
-        except StoreError as exc:
-            if status is ScanStatus.PENDING_SCAN and store.exists(CLEAN_PREFIX + sha256):
-                # An earlier rescan copied it but did not get to commit.
-                verdict = ScanResult(ScanOutcome.CLEAN)
-                source = CLEAN_PREFIX + sha256
-            else:
-                log.error("rescan: cannot read %s: %s", source, exc)
-                report.missing.append(sha256)
-                continue
-        if verdict.outcome is ScanOutcome.UNAVAILABLE:
+    for index, sha256 in enumerate(pending):
+        verdict = _scan(sha256)
+        if verdict.outcome == "unavailable":
             report.still_pending = len(pending) - index
-            report.reason = verdict.reason
+            report.reason = verdict.detail
             break
-        if verdict.clean:
-            count = _release(store, sha256, status, source)
+        if verdict.outcome == "missing":
+            report.missing.append(sha256)
+        elif verdict.outcome == "clean":
             report.released += 1
-            report.attachments_released += count
-        else:
-            ids, mails = _remove_infected(store, sha256, status, source, verdict.signature)
+            report.attachments_released += len(verdict.attachments)
+        elif verdict.outcome == "infected":
             report.infected.append(
-                {"sha256": sha256, "signature": verdict.signature, "attachments": ids}
+                {"sha256": sha256, "signature": verdict.detail, "attachments": verdict.attachments}
             )
-            report.mails += mails
+            report.mails += verdict.mails
     return report
-
-
-def _rows(sha256: str, status: ScanStatus) -> list[Attachment]:
-    return list(
-        db.session.scalars(
-            sa.select(Attachment).where(
-                Attachment.sha256 == sha256, Attachment.scan_status == status
-            )
-        )
-    )
-
-
-def _release(store: Store, sha256: str, status: ScanStatus, source: str) -> int:
-    target = CLEAN_PREFIX + sha256
-    if source != target:
-        store.copy(source, target)
-    now = _now()
-    rows = _rows(sha256, status)
-    for row in rows:
-        row.scan_status = ScanStatus.CLEAN
-        row.scanned_at = now
-    db.session.commit()
-    if source != target:
-        store.delete(source)
-    return len(rows)
-
-
-def _remove_infected(
-    store: Store, sha256: str, status: ScanStatus, source: str, signature: str
-) -> list[int]:
-    """Mark the rows infected (they stay as the record of what was removed), tell whoever
-    uploaded them, and delete the object."""
-    rows = _rows(sha256, status)
-    mails = []
-    for row in rows:
-        row.scan_status = ScanStatus.INFECTED
-        row.scanned_at = _now()
-        audit.record(
-            AuditAction.ATTACHMENT_INFECTED,
-            row,
-            actor=None,
-            signature=signature,
-            sha256=sha256,
-            version_id=row.version_id,
-            display_name=row.display_name,
-            uploaded_by_id=row.uploaded_by_id,
-        )
-        mails += notifications.attachment_infected(row, signature)
-    db.session.commit()
-    if source.startswith(QUARANTINE_PREFIX) or not _still_referenced(source):
-        store.delete(source)
-    return [row.id for row in rows], [m.id for m in mails]
 
 
 # --- reconcile ----------------------------------------------------------------------------
@@ -311,24 +599,27 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     """
     store = current_store()
     objects = stored_objects(store)
-    referenced: dict[str, int] = {}
+    referenced: set[str] = set()
+    missing: dict[str, int] = {}
     for row_id, sha256, status in db.session.execute(
         sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status).where(
             Attachment.scan_status != ScanStatus.INFECTED
         )
     ):
-        prefix = QUARANTINE_PREFIX if status is ScanStatus.PENDING_SCAN else CLEAN_PREFIX
-        referenced.setdefault(prefix + sha256, row_id)
+        keys = _keys_of(sha256, status)
+        present = next((key for key in keys if key in objects), None)
+        if present is None:
+            missing.setdefault(keys[0], row_id)
+        else:
+            referenced.add(present)
 
     report = ReconcileReport()
-    report.orphan_objects = sorted(set(objects) - set(referenced))
-    report.missing_objects = sorted(
-        (row_id, key) for key, row_id in referenced.items() if key not in objects
-    )
+    report.orphan_objects = sorted(set(objects) - referenced)
+    report.missing_objects = sorted((row_id, key) for key, row_id in missing.items())
     incomplete = getattr(store, "incomplete_uploads", lambda: [])()
     report.incomplete_uploads = [(key, begun) for key, _id, begun in incomplete]
     if delete:
-        cutoff = _now() - min_age
+        cutoff = utcnow() - min_age
         for key, upload_id, begun in incomplete:
             if begun < cutoff:
                 store.abort_upload(key, upload_id)
@@ -348,12 +639,24 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     return report
 
 
+def _keys_of(sha256: str, status: ScanStatus) -> tuple[str, ...]:
+    """Where a row's bytes may be, first choice first: a pending row's under ``quarantine/``
+    or (content stored clean before) ``clean/``; a clean row's under ``clean/`` or, until
+    its release is finished, ``quarantine/``."""
+    clean, held = CLEAN_PREFIX + sha256, QUARANTINE_PREFIX + sha256
+    return {
+        ScanStatus.PENDING_SCAN: (held, clean),
+        ScanStatus.CLEAN: (clean, held),
+    }.get(status, (clean,))
+
+
 def _still_referenced(key: str) -> bool:
+    """Whether a row may still need ``key`` (kept rather than deleted when unsure)."""
     prefix, sha256 = key.split("/", 1)
     status = (
-        [ScanStatus.PENDING_SCAN]
+        [ScanStatus.PENDING_SCAN, ScanStatus.CLEAN]
         if prefix + "/" == QUARANTINE_PREFIX
-        else [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED]
+        else [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED, ScanStatus.PENDING_SCAN]
     )
     found = db.session.execute(
         sa.select(Attachment.id)

@@ -97,11 +97,11 @@ def demo_load():
 
 
 @mail_cli.command("retry")
-def mail_retry():
-    """Send the mails that could not be sent before."""
-    from portal.mail import deliver
-
-    sent, failed = deliver()
+@click.option("--failed", "include_failed", is_flag=True, help="Also the mails given up on.")
+def mail_retry(include_failed):
+    """Send now the mails that could not be sent before (the worker would, later)."""
+    mail.retry(include_failed=include_failed)
+    sent, failed = mail.deliver()
     click.echo(f"sent {sent}, still failing {failed}")
     if failed:
         sys.exit(1)

@@ -19,7 +19,6 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from wtforms import ValidationError
 
 from portal.extensions import db
-from portal.mail import send_queued_after_request
 
 MESSAGES = {
     400: _l("Begäran kunde inte tolkas. Kontrollera uppgifterna och försök igen."),
@@ -133,8 +132,3 @@ def init_app(app) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     if not app.config.get("TESTING") or app.config.get("HANDLE_ERRORS"):
         app.register_error_handler(Exception, handle_unexpected)
-
-    @app.teardown_request
-    def _send_mails(exc):
-        if exc is None:
-            send_queued_after_request()

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify
 
 from portal.extensions import db, limiter
+from portal.jobs.status import queue_status
 
 bp = Blueprint("health", __name__)
 
@@ -19,14 +20,18 @@ def healthz():
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
-    """Database, storage and scanner, one entry each; 503 when any is down."""
+    """Database, storage, scanner and background jobs, one entry each: 503 when any is
+    down; ``degraded`` (still 200) when the jobs lag behind or some failed."""
     checks = {
         "database": _check(lambda: db.session.execute(sa.text("SELECT 1"))),
         "storage": _check(lambda: current_app.extensions["store"].ping()),
         "scanner": _scanner_check(),
     }
-    ready = all(c["status"] in ("ok", "disabled") for c in checks.values())
-    return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503
+    checks["jobs"] = _check(lambda: queue_status().summary())
+    states = {c["status"] for c in checks.values()}
+    if "down" in states:
+        return jsonify(status="unavailable", checks=checks), 503
+    return jsonify(status="degraded" if "degraded" in states else "ok", checks=checks), 200
 
 
 def _scanner_check() -> dict:
@@ -37,9 +42,10 @@ def _scanner_check() -> dict:
 
 
 def _check(probe) -> dict:
+    """``ok``, or the probe's own report (a dict), or ``down`` with the reason."""
     try:
-        probe()
+        outcome = probe()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported as such
         db.session.rollback()
         return {"status": "down", "detail": f"{type(exc).__name__}: {exc}"[:300]}
-    return {"status": "ok"}
+    return outcome if isinstance(outcome, dict) else {"status": "ok"}

@@ -13,10 +13,10 @@
 | the deadline has passed                 | the provider, and the officer who asked     |
 
 Mails are written to the outbox in the transaction of the change (see
-:mod:`portal.mail`), so a mail server that is down never loses the change and
-``flask --app portal mail retry`` sends them later. Reminders are recorded in
-``reminder_sent``: ``flask --app portal notifications send-reminders`` is safe
-to run from cron as often as wanted, and an extended deadline gets reminders anew.
+:mod:`portal.mail`) and delivered by a job once it commits, so a mail server that is
+down never loses the change. Reminders are recorded in ``reminder_sent``: the periodic
+job ``daily_reminders`` (``portal.jobs.periodic``) and ``flask --app portal notifications
+send-reminders`` may run as often as wanted, and an extended deadline gets reminders anew.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from portal.models import (
     PublishedDocument,
     ReviewEvent,
     ReviewState,
+    ScanStatus,
     Submission,
     SubmissionKind,
     SubmissionVersion,
@@ -40,6 +41,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.numbering import next_registration_number
 from portal.policy import Action
+from storage import scanning_enabled
 
 S = ReviewState
 
@@ -213,6 +215,35 @@ def _flush() -> None:
 
 def _draft_number(submission: Submission) -> int | None:
     return submission.current_draft.number if submission.current_draft else None
+
+
+def unsendable_file(attachment: Attachment):
+    """Why ``attachment`` keeps its version from being sent, or None when it may go.
+
+    A file goes to the municipality only once it is scanned clean (or, with scanning
+    off in development, not scanned): staff never see a file that is not.
+    """
+    status = attachment.scan_status
+    if status == ScanStatus.CLEAN or (status == ScanStatus.NOT_SCANNED and not scanning_enabled()):
+        return None
+    if status == ScanStatus.INFECTED:
+        return _l(
+            "Filen %(name)s stoppades av viruskontrollen. Ta bort den och ladda upp en annan fil.",
+            name=attachment.display_name,
+        )
+    return _l(
+        "Filen %(name)s kontrolleras fortfarande för virus. Du kan skicka in när kontrollen "
+        "är klar.",
+        name=attachment.display_name,
+    )
+
+
+def _require_sendable_files(submission: Submission) -> None:
+    draft = submission.current_draft
+    for attachment in draft.attachments if draft is not None else []:
+        reason = unsendable_file(attachment)
+        if reason is not None:
+            raise WorkflowError(reason)
 
 
 def _freeze_draft(submission: Submission, actor: User) -> SubmissionVersion:
@@ -447,6 +478,7 @@ def save_draft(
 def submit(submission: Submission, actor: User) -> Submission:
     """Send the draft: first time ``submit``, after a clarification request ``resubmit``."""
     name = "resubmit" if submission.state == S.CLARIFICATION_REQUESTED else "submit"
+    _require_sendable_files(submission)
     submission = _apply(name, submission, actor, version=_draft_number(submission))
     version = _freeze_draft(submission, actor)
     if submission.registration_number is None:
@@ -458,6 +490,7 @@ def submit(submission: Submission, actor: User) -> Submission:
 
 
 def report_progress(submission: Submission, actor: User) -> Submission:
+    _require_sendable_files(submission)
     submission = _apply("report_progress", submission, actor, version=_draft_number(submission))
     _freeze_draft(submission, actor)
     _flush()

@@ -3,7 +3,8 @@
 The ground floor: pure file handling that imports nothing of ``portal`` (no models,
 database session, mail or audit; ``tests/test_layering.py`` walks the imports). The app
 calls :func:`init_app` once; :mod:`portal.attachments` makes attachment rows of what
-:func:`storage.uploads.store_upload` stored and serves them with
+:func:`storage.uploads.store_upload` stored, has them scanned in a job with
+:func:`storage.uploads.scan_stored`, and serves them with
 :func:`storage.downloads.send_object`.
 """
 

@@ -14,6 +14,7 @@ from flask import Response, request
 
 from storage import current_store
 from storage.names import safe_display_name
+from storage.store import ObjectNotFound, ObjectStream
 
 # Types a browser may show in the page; everything else is offered as a download.
 INLINE_SAFE = {"application/pdf", "image/png", "image/jpeg", "text/plain"}
@@ -63,12 +64,14 @@ def send_object(
     content_type: str,
     filename: str,
     inline: bool = False,
+    fallback: str | None = None,
 ) -> Response:
     """Stream the object ``key`` with Range, ETag and conditional-GET support.
 
     ``size``, ``etag`` (the content's sha256) and ``content_type`` are the caller's record
     of the object; ``filename`` is offered to the browser. Only the types of
     :data:`INLINE_SAFE` are shown in the page, and only when ``inline`` asks for it.
+    ``fallback`` is read when ``key`` is missing (see :func:`open_object`).
     """
     content_type = content_type or "application/octet-stream"
     base_type = content_type.split(";", 1)[0].strip().lower()
@@ -107,7 +110,7 @@ def send_object(
         status, length = 206, stop - offset
         headers["Content-Range"] = f"bytes {offset}-{stop - 1}/{size}"
 
-    stream = current_store().get(key, offset, length)
+    stream = open_object(key, offset, length, fallback=fallback)
     stream.chunk_size = DOWNLOAD_CHUNK
     response = Response(
         stream, status=status, headers=headers, content_type=content_type, direct_passthrough=True
@@ -115,3 +118,17 @@ def send_object(
     response.content_length = length
     response.set_etag(etag)
     return response
+
+
+def open_object(
+    key: str, offset: int = 0, length: int | None = None, *, fallback: str | None = None
+) -> ObjectStream:
+    """Open ``key``, or ``fallback`` when ``key`` is missing: a released file is read from
+    its quarantined copy until the copy to ``clean/`` is made (the same bytes)."""
+    store = current_store()
+    try:
+        return store.get(key, offset, length)
+    except ObjectNotFound:
+        if fallback is None:
+            raise
+        return store.get(fallback, offset, length)

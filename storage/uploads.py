@@ -1,15 +1,14 @@
-"""The file side of an upload: spool, virus scan, type sniffing, quarantine and release.
+"""The file side of an upload: spool, type sniffing, quarantine; and of its scan and release.
 
-Order of an upload: spool (hashed and size-limited while the request is read)
-→ virus scan, and meanwhile type sniffing and the write to ``quarantine/`` →
-move to ``clean/``. The scan verdict is awaited before any refusal, so that
-every infected file is refused as infected (:class:`UploadInfected`, which the
-caller records), whatever its type. A refused upload removes what it wrote.
+Order of an upload: spool (hashed and size-limited while the request is read) → type
+sniffing (a refused type is refused here, in the request) → the object under
+``quarantine/<sha256>``, unless the same content is already under ``clean/`` (one copy
+per content). The virus scan comes later, in a job: :func:`scan_stored` streams the stored
+object to clamd, :func:`release` moves a clean one to ``clean/``, :func:`remove` deletes an
+infected one.
 
-Nothing here knows the app's rows, mail or audit: :mod:`portal.attachments`
-makes the attachment row of a :class:`StoredUpload`, records infected uploads,
-and runs the rescan and the reconcile with :func:`scan_object` and
-:func:`stored_objects`.
+Nothing here knows the app's rows, jobs, mail or audit: :mod:`portal.attachments` makes
+the attachment row of a :class:`StoredUpload`, runs the scan job and records its verdict.
 """
 
 from __future__ import annotations
@@ -19,19 +18,18 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from storage import current_scanner, current_store
+from storage import current_store
 from storage.names import safe_display_name, with_extension
 from storage.scan import Scanner, ScanResult
 from storage.sniff import TypeRefused, sniff
 from storage.spool import FileTooLarge, SpoolFile, spool_stream
-from storage.store import ObjectInfo, Store, StoreError
+from storage.store import ObjectInfo, ObjectNotFound, ObjectStream, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +56,17 @@ class UploadUnavailable(UploadError):
 
 
 class UploadInfected(UploadRefused):
-    """The scanner found ``signature`` (422); nothing of the file is kept.
+    """The scanner found ``signature`` (422): for a caller that waited for the verdict."""
 
-    Carries what the caller records of the attempt: the content's ``sha256``, ``size``
-    and the file's ``name``.
-    """
-
-    def __init__(self, signature: str, *, sha256: str, size: int, name: str):
+    def __init__(self, signature: str):
         super().__init__(infected_message(signature), 422, "infected")
         self.signature = signature
-        self.sha256 = sha256
-        self.size = size
-        self.name = name
 
 
 class Placement(enum.StrEnum):
-    """Where a stored upload is, by what the scanner said (the values of the rows' status)."""
+    """Where a stored upload waits (the values of the rows' status)."""
 
-    CLEAN = "clean"  # scanned clean: under clean/
-    PENDING_SCAN = "pending_scan"  # the scanner was unavailable: held under quarantine/
+    PENDING_SCAN = "pending_scan"  # under quarantine/ (or clean/, same content) until scanned
     NOT_SCANNED = "not_scanned"  # scanning is off (development): under clean/
 
 
@@ -91,13 +81,13 @@ class StoredUpload:
     placement: Placement
 
 
-def store_upload(file: FileStorage, *, scanned_clean_before: Callable[[str], bool]) -> StoredUpload:
+def store_upload(file: FileStorage, *, scanning: bool) -> StoredUpload:
     """Take one uploaded file through the pipeline and return what was stored.
 
-    ``scanned_clean_before(sha256)`` says whether this content passed a scan before; it is
-    asked only when the scanner is unavailable and the content is already under ``clean/``
-    (it then needs no quarantine). Raises :class:`UploadRefused` (:class:`UploadInfected`
-    for a scanner hit) or :class:`UploadUnavailable`; a refused upload leaves nothing.
+    With ``scanning`` the bytes go under ``quarantine/`` (to be scanned), else under
+    ``clean/``; content already under ``clean/`` is not stored again. Raises
+    :class:`UploadRefused` (too large, wrong type: nothing is stored) or
+    :class:`UploadUnavailable` (the store failed).
     """
     config = current_app.config
     limit = int(config["MAX_UPLOAD_BYTES"])
@@ -106,133 +96,38 @@ def store_upload(file: FileStorage, *, scanned_clean_before: Callable[[str], boo
         size, sha256 = spool.size, spool.sha256 or _hash_file(spool.name)
         if size > limit:
             raise UploadRefused(FileTooLarge(limit).user_message, 413, "too_large")
-        return _store(spool, size, sha256, safe_display_name(file.filename), scanned_clean_before)
+        name = safe_display_name(file.filename)
+        try:
+            kind = sniff(spool.name, name)
+        except TypeRefused as refused:
+            raise UploadRefused(refused.message, refused.status, refused.code) from None
+        started = time.perf_counter()
+        try:
+            _keep(current_store(), spool, sha256, size, kind.mime, scanning=scanning)
+        except StoreError as exc:
+            raise _store_unavailable(exc) from exc
     finally:
         if own_spool:
             spool.close()
-
-
-def _store(
-    spool: SpoolFile,
-    size: int,
-    sha256: str,
-    name: str,
-    scanned_clean_before: Callable[[str], bool],
-) -> StoredUpload:
-    """Scan, check the type and store; clamd scans while the bytes go to the store.
-
-    Unscanned bytes are only ever written under ``quarantine/``; a clean verdict
-    moves them to ``clean/``, a refusal removes what this upload wrote.
-    """
-    store, scanner = current_store(), current_scanner()
-    clean_key, held_key = CLEAN_PREFIX + sha256, QUARANTINE_PREFIX + sha256
-    started = time.perf_counter()
-    written: str | None = None  # the key this upload created, removed again on refusal
-    clean_exists = False
-    store_error: StoreError | None = None
-    refused: TypeRefused | None = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="clamd-scan") as pool:
-        scan = pool.submit(scanner.scan_file, spool.name) if scanner is not None else None
-        try:
-            kind = sniff(spool.name, name)
-        except TypeRefused as exc:
-            refused = exc
-        if refused is None:
-            try:
-                clean_exists = store.touch(clean_key)  # same content stored before: one copy
-                if not clean_exists:
-                    target = held_key if scan is not None else clean_key
-                    if not store.touch(target):
-                        _put(store, spool, target, size, kind.mime)
-                        written = target
-            except StoreError as exc:
-                store_error = exc
-        verdict = scan.result() if scan is not None else None
-    stored = time.perf_counter()
-
-    try:
-        if verdict is not None and verdict.infected:
-            raise UploadInfected(verdict.signature, sha256=sha256, size=size, name=name)
-        if refused is not None:
-            raise UploadRefused(refused.message, refused.status, refused.code)
-        if store_error is not None:
-            raise _store_unavailable(store_error)
-        try:
-            placement = _settle(
-                store,
-                spool,
-                verdict,
-                sha256,
-                size,
-                kind.mime,
-                clean_exists=clean_exists,
-                written=written,
-                scanned_clean_before=scanned_clean_before,
-            )
-        except StoreError as exc:
-            raise _store_unavailable(exc) from exc
-    except UploadError:
-        if written is not None:
-            _discard(store, written)
-        raise
-    log.info(
-        "upload %s (%d bytes): scanned and stored in %.2f s, settled in %.2f s",
-        sha256,
-        size,
-        stored - started,
-        time.perf_counter() - stored,
-    )
+    log.info("upload %s (%d bytes) stored in %.2f s", sha256, size, time.perf_counter() - started)
     return StoredUpload(
         sha256=sha256,
         size=size,
         content_type=kind.mime,
         display_name=with_extension(name, kind.extension),
-        placement=placement,
+        placement=Placement.PENDING_SCAN if scanning else Placement.NOT_SCANNED,
     )
 
 
-def _settle(
-    store: Store,
-    spool: SpoolFile,
-    verdict: ScanResult | None,
-    sha256: str,
-    size: int,
-    mime: str,
-    *,
-    clean_exists: bool,
-    written: str | None,
-    scanned_clean_before: Callable[[str], bool],
-) -> Placement:
-    """Put the object where the scanner's verdict says and return that place."""
-    clean_key, held_key = CLEAN_PREFIX + sha256, QUARANTINE_PREFIX + sha256
-    if verdict is None:
-        return Placement.NOT_SCANNED
-    if verdict.clean:
-        if not clean_exists:
-            if written == held_key:
-                store.move(held_key, clean_key)
-            else:  # a pending upload of the same content still refers to the quarantined copy
-                store.copy(held_key, clean_key)
-        return Placement.CLEAN
-    # The scanner is unavailable: content that already passed a scan needs no quarantine.
-    if clean_exists and scanned_clean_before(sha256):
-        return Placement.CLEAN
-    log.warning("scanner unavailable (%s); %s kept in quarantine", verdict.reason, sha256)
-    if written != held_key and not store.touch(held_key):
-        _put(store, spool, held_key, size, mime)
-    return Placement.PENDING_SCAN
-
-
-def _put(store: Store, spool: SpoolFile, key: str, size: int, mime: str) -> None:
-    spool.seek(0)
-    store.put(key, spool, size, mime.split(";")[0])
-
-
-def _discard(store: Store, key: str) -> None:
-    try:
-        store.delete(key)
-    except StoreError as exc:  # reconcile removes it later
-        log.warning("could not remove %s after a refused upload: %s", key, exc)
+def _keep(store: Store, spool: SpoolFile, sha256: str, size: int, mime: str, *, scanning: bool):
+    """Store the bytes once per content. Unscanned bytes are only ever written under
+    ``quarantine/`` (with scanning on); a content under ``clean/`` is touched, not copied."""
+    if store.touch(CLEAN_PREFIX + sha256):
+        return
+    target = (QUARANTINE_PREFIX if scanning else CLEAN_PREFIX) + sha256
+    if not store.touch(target):
+        spool.seek(0)
+        store.put(target, spool, size, mime.split(";")[0])
 
 
 def _store_unavailable(exc: StoreError) -> UploadUnavailable:
@@ -288,13 +183,46 @@ def _hash_file(path: str) -> str:
     return digest.hexdigest()
 
 
-# --- for the rescan and the reconcile -----------------------------------------------------
+# --- the scan job's file side ----------------------------------------------------------
 
 
-def scan_object(scanner: Scanner, store: Store, key: str) -> ScanResult:
-    """Scan the stored object ``key`` again; raises :class:`StoreError` if it cannot be read."""
-    with store.get(key) as stream:
-        return scanner.scan_stream(stream)
+class _Watched:
+    """A stream that calls ``tick()`` before each read (the scan job renews its lease)."""
+
+    def __init__(self, stream: ObjectStream, tick: Callable[[], None]):
+        self._stream, self._tick = stream, tick
+
+    def read(self, size: int = -1) -> bytes:
+        self._tick()
+        return self._stream.read(size)
+
+
+def scan_stored(
+    scanner: Scanner, store: Store, sha256: str, *, tick: Callable[[], None] | None = None
+) -> tuple[ScanResult, str]:
+    """Stream the stored content to clamd: ``quarantine/<sha256>`` if there is one, else
+    ``clean/<sha256>`` (the same content stored clean before). Returns the verdict and the
+    key scanned; :class:`ObjectNotFound` if neither exists, :class:`StoreError` if the store
+    fails. ``tick`` is called before each chunk is read."""
+    for key in (QUARANTINE_PREFIX + sha256, CLEAN_PREFIX + sha256):
+        try:
+            stream = store.get(key)
+        except ObjectNotFound:
+            continue
+        with stream:
+            return scanner.scan_stream(_Watched(stream, tick) if tick else stream), key
+    raise ObjectNotFound(QUARANTINE_PREFIX + sha256)
+
+
+def release(store: Store, sha256: str, source: str) -> None:
+    """Make a content found clean available under ``clean/``: copy ``source`` there (unless
+    a copy is there already), then delete the quarantined one. Safe to repeat."""
+    target = CLEAN_PREFIX + sha256
+    if source == target:
+        return
+    if not store.touch(target):
+        store.copy(source, target)
+    store.delete(source)
 
 
 def stored_objects(store: Store) -> dict[str, ObjectInfo]:

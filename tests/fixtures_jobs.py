@@ -3,7 +3,8 @@ the test process or in its own process. Loaded as a pytest plugin.
 
 Redis is the one at 127.0.0.1:6379 (``TEST_REDIS_URL``), database 15, under a queue name
 of its own per test, so parallel test processes and the rate limiter never meet. A Redis
-that does not answer is a failure, never a skip.
+that does not answer is a failure, never a skip. A test that empties or restarts Redis
+uses a private ``redis-server`` of its own (``private_redis``), never that one.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from pathlib import Path
 
 import pytest
 import redis
+import sqlalchemy as sa
+from huey.consumer import Scheduler
 
+from portal.extensions import db
 from portal.jobs import huey
 from portal.jobs.worker import build_consumer
+from portal.models import JobSchedule
+from tests.fixtures_services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -69,6 +75,66 @@ def jobs_app(jobs_config, app):
     huey.flush()
 
 
+def rewind_period(name: str) -> None:
+    """Forget that the periodic job ``name`` ran in its current period, so the next check
+    of a scheduler runs it again (a test need not wait for the next minute)."""
+    db.session.execute(
+        sa.update(JobSchedule).where(JobSchedule.name == name).values(last_period="")
+    )
+    db.session.commit()
+
+
+class FastScheduler(Scheduler):
+    """Huey's scheduler checking the periodic jobs every second instead of every minute,
+    so that what two schedulers do is seen in seconds."""
+
+    periodic_task_seconds = 1
+
+
+class RedisService:
+    """A ``redis-server`` of the test's own on a free port, without persistence: it can be
+    emptied, stopped and started again (empty) without touching the shared one."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisService:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: self._answers(client), timeout=10, message="redis-server started")
+        return self
+
+    @staticmethod
+    def _answers(client) -> bool:
+        try:
+            return client.ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def flushall(self) -> None:
+        redis.Redis.from_url(self.url).flushall()
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    service = RedisService(tmp_path / "redis").start()
+    yield service
+    service.stop()
+
+
 class InProcessWorker:
     """Huey's consumer in the test process, in threads; it leaves signals to pytest."""
 
@@ -94,12 +160,13 @@ class WorkerProcess:
     """``tests/jobs/worker_main.py`` in a process group of its own, so that a test can kill
     it with SIGKILL in the middle of a job and start another."""
 
-    def __init__(self, config: dict, log: Path, *, tasks=(), periodic=False, workers=2):
+    def __init__(self, config: dict, log: Path, *, tasks=(), periodic=False, fast=False, workers=2):
         self.env = {
             **os.environ,
             "INSYN_TEST_CONFIG": json.dumps(config),
             "INSYN_TEST_TASKS": ",".join(tasks),
             "INSYN_TEST_PERIODIC": "1" if periodic else "0",
+            "INSYN_TEST_FAST_SCHEDULER": "1" if fast else "0",
             "INSYN_TEST_WORKERS": str(workers),
         }
         self.log = log
@@ -144,8 +211,9 @@ class WorkerProcess:
 
 @pytest.fixture
 def worker_process(jobs_config, tmp_path):
-    """Start workers in processes of their own: ``worker_process(tasks=[...], periodic=...)``.
-    Every one still running is stopped afterwards."""
+    """Start workers in processes of their own: ``worker_process(tasks=[...], periodic=...,
+    fast=...)`` (``fast``: the scheduler checks every second, ``FastScheduler``). Every one
+    still running is stopped afterwards."""
     started: list[WorkerProcess] = []
 
     def start(**options) -> WorkerProcess:

@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 
 from portal import create_app, policy
 from portal.extensions import db
-from portal.models import Agreement, Impact, Provider, Role, Submission, User
+from portal.models import Agreement, Impact, JobFailure, Provider, Role, Submission, User
 from tests.conftest import text_of
 from tests.factories import PASSWORD
 
@@ -152,6 +152,45 @@ def test_healthz_and_readyz(client):
     assert ready.json["checks"]["database"]["status"] == "ok"
     assert ready.json["checks"]["storage"]["status"] == "ok"
     assert ready.json["checks"]["scanner"]["status"] == "disabled"
+    jobs = ready.json["checks"]["jobs"]
+    assert jobs == {
+        "status": "ok",
+        "broker": "ok",
+        "waiting": 0,
+        "scheduled": 0,
+        "oldest_waiting_seconds": None,
+        "failed": 0,
+        "last_sweep_seconds": None,
+    }
+    assert ready.json["status"] == "ok"
+
+
+def test_readyz_is_degraded_but_ready_when_jobs_lag_or_failed(client):
+    db.session.add(JobFailure(task="deliver_mail", arguments={"mail_id": 1}, error="boom"))
+    db.session.commit()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["status"] == "degraded"
+    assert ready.json["checks"]["jobs"]["status"] == "degraded"
+    assert ready.json["checks"]["jobs"]["failed"] == 1
+    assert ready.json["checks"]["database"]["status"] == "ok"
+
+
+def test_readyz_is_degraded_when_no_worker_sweeps(app_config, tmp_path):
+    app = create_app({**app_config, "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}"})
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 200 and ready.json["status"] == "degraded"
+    jobs = ready.json["checks"]["jobs"]
+    assert jobs["last_sweep_seconds"] is None
+    assert jobs["problems"] == ["no sweep has run yet: is a worker running?"]
+
+
+def test_readyz_is_unavailable_when_the_job_broker_is_down(app_config):
+    app = create_app({**app_config, "JOBS_URL": "redis://127.0.0.1:1/0"})
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503 and ready.json["status"] == "unavailable"
+    assert ready.json["checks"]["jobs"]["status"] == "down"
+    assert ready.json["checks"]["jobs"]["broker"] == "down"
+    assert ready.json["checks"]["database"]["status"] == "ok"
 
 
 def test_readyz_reports_a_down_scanner_and_database(app_config, tmp_path):

@@ -28,7 +28,7 @@ def test_a_reset_asked_for_in_english_is_mailed_wholly_in_swedish(client, make):
 
 
 def _wait_until_sent(mail: OutboundMail, timeout: float = 5.0) -> None:
-    """The reset mail leaves from a background thread; let it finish before the test ends."""
+    """The reset mail is delivered by a job; let it finish before the test ends."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         db.session.refresh(mail)

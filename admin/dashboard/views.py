@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask import render_template
+from flask_login import current_user
 
 from admin.blueprint import bp
 from admin.dashboard import charts, queries
+from admin.jobs.queries import failed_count
 from admin.lists import int_arg
 from admin.scoping import my_committees
+from portal import policy
 from portal.dates import today
 
 
@@ -32,4 +35,5 @@ def start():
         severities=severities,
         oldest=queries.oldest_waiting(chosen),
         today=today(),
+        failed_jobs=failed_count() if policy.can(current_user, policy.Action.ADMINISTER) else 0,
     )

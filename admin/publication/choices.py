@@ -117,7 +117,11 @@ class Draft:
         originals = self.version.attachments
         for copy in db.session.scalars(
             sa.select(Attachment)
-            .where(Attachment.redacts_id.in_([a.id for a in originals] or [-1]))
+            .where(
+                Attachment.redacts_id.in_([a.id for a in originals] or [-1]),
+                # A copy the scan found infected is only the record of what was removed.
+                Attachment.scan_status != ScanStatus.INFECTED,
+            )
             .order_by(Attachment.id)
         ):
             copies[copy.redacts_id] = copy  # the newest wins

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from portal.attachments import open_file
 from portal.documents.text import ExtractionStatus, extract
 from portal.models import Attachment
 from portal.pii import PersonalDataKind, find_personal_data, masked_context
-from storage import current_store
 from storage.store import StoreError
 
 KIND_LABELS = {
@@ -87,7 +87,7 @@ def check_file(attachment: Attachment, label: str) -> Checked:
     """Read ``attachment`` from the store and check its text; unreadable text is a hit."""
     source = f"file:{attachment.id}"
     try:
-        with current_store().get(attachment.storage_key) as stream:
+        with open_file(attachment) as stream:
             result = extract(stream, attachment.content_type)
     except StoreError as exc:
         return _unreadable(source, label, attachment, _l("Filen kunde inte hämtas: %(e)s", e=exc))

@@ -23,7 +23,7 @@ from admin.publication.pii_guard import KIND_LABELS, Checked, unresolved
 from admin.publication.queries import PUBLISHABLE_STATES
 from admin.scoping import my_committees
 from portal import policy
-from portal.attachments import UploadError
+from portal.attachments import UploadError, verdict_inline
 from portal.models import Attachment, Publication, Submission
 from portal.policy import Action
 from portal.transactions import committed
@@ -134,22 +134,32 @@ def redacted_copy(submission_id: int, attachment_id: int):
         return _to_files(submission)
     try:
         with committed() as done:
-            operations.attach_redacted_copy(original, upload, current_user)
-    except UploadError as exc:  # refused before anything was written
+            copy = operations.attach_redacted_copy(original, upload, current_user)
+        if done:  # the copy's virus scan runs after the commit: its verdict, if it comes soon
+            copy = verdict_inline(copy)
+    except UploadError as exc:  # refused: nothing of the file is kept
         flash(exc.message, "error")
         draft = Draft(submission)
         return _render_publish(draft, draft.check(), [exc.message], exc.status)
     if not done:
         return redirect(url_for("admin.publish", submission_id=submission.id))
-    name = original.display_name
-    flash(
-        _(
-            "Den maskade kopian av %(name)s är sparad och publiceras i stället för originalet.",
-            name=name,
-        ),
-        "success",
-    )
+    _flash_copy_saved(original, copy)
     return _to_files(submission)
+
+
+def _flash_copy_saved(original: Attachment, copy: Attachment) -> None:
+    if copy.released:
+        message = _(
+            "Den maskade kopian av %(name)s är sparad och publiceras i stället för originalet.",
+            name=original.display_name,
+        )
+    else:
+        message = _(
+            "Den maskade kopian av %(name)s är sparad. Viruskontrollen av den pågår; den kan "
+            "publiceras när kontrollen är klar.",
+            name=original.display_name,
+        )
+    flash(message, "success" if copy.released else "info")
 
 
 @bp.post("/publicering/<int:submission_id>/maskade/<int:copy_id>/ta-bort")

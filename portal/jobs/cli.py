@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+
+from portal.dates import local
 
 jobs_cli = AppGroup("jobs", help="Background jobs: the worker and the queue.")
 
@@ -18,6 +22,102 @@ def worker(workers, no_periodic):
 
     app = current_app._get_current_object()
     run_worker(app, workers=workers or app.config["JOBS_WORKERS"], periodic=not no_periodic)
+
+
+@jobs_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+def status(as_json):
+    """The queue, the periodic jobs and what failed. Exit 0 ok, 1 degraded, 2 down."""
+    from portal.jobs.status import queue_status
+
+    report = queue_status()
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str, indent=2))
+    else:
+        _print_status(report)
+        _print_failed()
+    raise SystemExit(report.exit_code)
+
+
+def _print_status(report) -> None:
+    broker = f"{report.broker} ({report.broker_url})"
+    click.echo(f"state:        {report.state}")
+    for problem in report.problems:
+        click.echo(f"  - {problem}")
+    click.echo(f"broker:       {broker}{': ' + report.broker_error if report.broker_error else ''}")
+    click.echo(
+        f"waiting:      {_value(report.waiting)} (scheduled retries: {_value(report.scheduled)})"
+    )
+    click.echo(f"oldest due:   {_seconds(report.oldest_waiting_seconds)}")
+    click.echo(f"failed:       {report.failed_jobs} jobs, {report.failed_mails} mails")
+    click.echo(f"last sweep:   {_seconds(report.last_sweep_seconds, none='never')}")
+    for run in report.periodic:
+        finished = _moment(run.finished_at) or "running"
+        click.echo(f"  {run.name:<26} {run.last_period:<18} {run.outcome or '-':<6} {finished}")
+
+
+@jobs_cli.command("sweep")
+def sweep():
+    """Enqueue now what is due and lost (the worker does this every minute)."""
+    from portal.jobs.sweep import sweep as run_sweep
+
+    for key, value in run_sweep().items():
+        click.echo(f"{key}: {value}")
+
+
+@jobs_cli.command("failed")
+def failed():
+    """The failed jobs and the mails given up, with the ids for ``run-again``."""
+    if not _print_failed():
+        click.echo("nothing failed")
+
+
+def _print_failed() -> int:
+    from portal.jobs.status import failed_jobs, given_up_mails, masked_address
+
+    jobs, mails = failed_jobs(), given_up_mails()
+    for f in jobs:
+        click.echo(f"job {f.id}: {f.task} {f.arguments} at {_moment(f.failed_at)}: {f.error}")
+    for m in mails:
+        recipient = masked_address(m.recipient)
+        click.echo(f"mail {m.id}: to {recipient}, given up {_moment(m.failed_at)}: {m.last_error}")
+    return len(jobs) + len(mails)
+
+
+@jobs_cli.command("run-again")
+@click.argument("failure_id", type=int)
+@click.option("--mail", "is_mail", is_flag=True, help="FAILURE_ID is a given-up mail's id.")
+def run_again(failure_id, is_mail):
+    """Run a failed job again (or, with --mail, send a given-up mail again); audited."""
+    from portal.extensions import db
+    from portal.jobs import operations
+    from portal.models import JobFailure, OutboundMail
+
+    row = db.session.get(OutboundMail if is_mail else JobFailure, failure_id)
+    if row is None:
+        raise click.ClickException(f"no {'mail' if is_mail else 'failed job'} {failure_id}")
+    try:
+        if is_mail:
+            operations.rerun_mail(row, None, via="cli")
+        else:
+            operations.run_again(row, None, via="cli")
+    except operations.Refused as refusal:
+        db.session.rollback()
+        raise click.ClickException(str(refusal.message)) from None
+    db.session.commit()
+    click.echo(f"{'mail' if is_mail else 'job'} {failure_id} enqueued again")
+
+
+def _value(number) -> str:
+    return "?" if number is None else str(number)
+
+
+def _seconds(seconds, none: str = "-") -> str:
+    return none if seconds is None else f"{seconds} s"
+
+
+def _moment(moment) -> str:
+    return local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
 
 
 def init_app(app: Flask) -> None:

@@ -54,6 +54,7 @@ from portal.provider.operations import (
     open_for_answer,
     save_answers,
     send_draft,
+    settle_uploads,
     start_action_plan,
     start_deviation_report,
 )
@@ -268,10 +269,22 @@ def _marks(sheet: Sheet, source, posted: Posted | None) -> tuple[dict, dict]:
 
 
 def _after_save(submission: Submission, sheet: Sheet, posted: Posted, outcome: Outcome):
-    """Commit what was kept, then redirect or show the form with its messages."""
+    """Commit what was kept, wait a little for the new files' verdicts, then redirect or
+    show the form with its messages. A submit that only waited for the scan of its files
+    is sent now, in a transaction of its own."""
+    db.session.commit()
+    settle_uploads(outcome, current_user._get_current_object())
     db.session.commit()
     if outcome.sent:
         return _receipt(submission)
+    if posted.action == "submit" and not outcome.problems:
+        return _send_saved(
+            submission,
+            sheet,
+            lock_version=submission.lock_version,
+            pii_confirmed=posted.pii_confirmed,
+            from_form=True,
+        )
     if posted.action == "check" and not outcome.problems:
         return redirect(url_for("provider.check_answers", submission_id=submission.id), 303)
     if outcome.problems:
@@ -544,6 +557,7 @@ def _render_check(
         identity=outcome.identity,
         confirm_missing=confirm_missing,
         send_label=_send_label(sheet, submission),
+        scanning=outcome.scanning,
     ), status
 
 
@@ -570,14 +584,31 @@ def send_page(submission_id: int):
 @bp.post("/arenden/<int:submission_id>/skicka-in")
 def send(submission_id: int):
     submission = policy.load(Submission, submission_id, Action.ANSWER)
-    sheet = sheet_for(submission, _agreements())
+    return _send_saved(
+        submission,
+        sheet_for(submission, _agreements()),
+        lock_version=request.form.get("lock_version", type=int),
+        pii_confirmed=request.form.get("pii_confirmed") == "1",
+    )
+
+
+def _send_saved(
+    submission: Submission,
+    sheet: Sheet,
+    *,
+    lock_version: int | None,
+    pii_confirmed: bool,
+    from_form: bool = False,
+):
+    """Send the saved draft, or say why not: on the check page, or with ``from_form`` (a
+    submit posted with the answer form, whose files were scanned since) on the form."""
     try:
         outcome = send_draft(
             submission,
             current_user._get_current_object(),
             sheet,
-            lock_version=request.form.get("lock_version", type=int),
-            pii_confirmed=request.form.get("pii_confirmed") == "1",
+            lock_version=lock_version,
+            pii_confirmed=pii_confirmed,
         )
     except AlreadySent:
         return _already_sent(submission)
@@ -590,14 +621,14 @@ def send(submission_id: int):
             ),
             "warning",
         )
-        return redirect(url_for("provider.check_answers", submission_id=submission_id), 303)
+        return redirect(url_for("provider.check_answers", submission_id=submission.id), 303)
     except workflow.WorkflowError as problem:
         db.session.rollback()
-        fresh = db.session.get(Submission, submission_id)
+        fresh = db.session.get(Submission, submission.id)
         if not open_for_answer(fresh):
             return _already_sent(fresh)
         flash(str(problem.message), "error")
-        return redirect(url_for("provider.check_answers", submission_id=submission_id), 303)
+        return redirect(url_for("provider.check_answers", submission_id=submission.id), 303)
     if outcome.sent:
         db.session.commit()
         return _receipt(submission)
@@ -609,6 +640,17 @@ def send(submission_id: int):
         )
         outcome.identity = []  # asked again on the check page
         return _render(sheet, submission, outcome=outcome, status=422)
+    if outcome.scanning:
+        flash(
+            _(
+                "Inget är inskickat än: viruskontrollen av filerna är inte klar. Utkastet är "
+                "sparat."
+            ),
+            "warning",
+        )
+        if from_form:
+            return _render(sheet, submission, outcome=outcome, errors=outcome.scanning, status=422)
+        return _render_check(sheet, submission, outcome, 422)
     return _render_check(sheet, submission, outcome, 422, confirm_missing=True)
 
 

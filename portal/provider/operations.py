@@ -4,6 +4,11 @@ The views parse the form and check access; these functions take a submission the
 actor may answer, run uploads through the storage pipeline, keep the draft and,
 when asked, hand over to the workflow (submit, resubmit or a progress report).
 Nothing here commits: the view commits once, so state, files and mails agree.
+
+Files are scanned after the commit that keeps them (a job gives the verdict), so a
+draft is sent only once every file of it is clean: a submit posted together with new
+files saves the draft, and the view sends it in a second transaction when the verdicts
+came within the inline wait (:func:`settle_uploads`).
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ import copy
 from collections import Counter
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, workflow
-from portal.attachments import UploadError, accept_upload
+from portal.attachments import UploadError, accept_upload, await_verdicts, refusal
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -60,10 +66,19 @@ class Outcome:
     identity: list[IdentityWarning] = field(default_factory=list)
     refused_status: int | None = None
     sent: bool = False
+    # Files of the draft whose scan has not given its verdict: {input: message}. They keep
+    # the draft from being sent but are no mistake to correct.
+    scanning: dict[str, str] = field(default_factory=dict)
+    # The files added by this post: {attachment id: the input it was chosen in}.
+    uploaded: dict[int, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> bool:
         return bool(self.evaluation.errors or self.identity)
+
+    @property
+    def sendable(self) -> bool:
+        return not self.problems and not self.scanning
 
 
 def open_for_answer(submission: Submission) -> bool:
@@ -181,6 +196,7 @@ def save_answers(
     ]
     evidence_uploads: dict[int, Attachment] = {}
     accepted: list[Attachment] = []
+    uploaded: list[tuple[Attachment, str]] = []
     for row in posted.measures:
         upload = files.get(f"m-{row['index']}-evidence")
         if upload and upload.filename and not row.get("remove"):
@@ -195,6 +211,7 @@ def save_answers(
             continue
         attachment.version = draft
         accepted.append(attachment)
+        uploaded.append((attachment, name))
         if name.startswith("m-"):
             evidence_uploads[int(name.split("-")[1])] = attachment
         else:
@@ -239,13 +256,47 @@ def save_answers(
         dict(approved_version.confidential or {}) if approved_version else evaluation.confidential
     )
     workflow.save_draft(submission, actor, evaluation.answers, note=posted.note.strip())
-    outcome = Outcome(draft=draft, evaluation=evaluation, refused_status=refused_status)
+    outcome = Outcome(
+        draft=draft,
+        evaluation=evaluation,
+        refused_status=refused_status,
+        uploaded={a.id: name for a, name in uploaded if a in draft.attachments},
+    )
+    if send or check:
+        _check_files(outcome, posted)
     if send and not posted.pii_confirmed:
         outcome.identity = identity_numbers(sheet, posted)
-    if send and not outcome.problems:
+    if send and outcome.sendable:
         _send(submission, actor)
         outcome.sent = True
     return outcome
+
+
+def _check_files(outcome: Outcome, posted: Posted) -> None:
+    """A message on the input of each file of the draft that cannot be sent yet: an
+    infected one is an error to correct, one still being scanned only waits."""
+    evidence = {row.get("evidence_id"): f"m-{row['index']}-evidence" for row in posted.measures}
+    for attachment in outcome.draft.attachments:
+        reason = workflow.unsendable_file(attachment)
+        if reason is not None:
+            found = outcome.evaluation.errors if attachment.infected else outcome.scanning
+            found.setdefault(evidence.get(attachment.id, attachment.slot), str(reason))
+
+
+def settle_uploads(outcome: Outcome, actor: User) -> None:
+    """After the commit that kept the files of this post: wait a little for their verdicts
+    (``SCAN_INLINE_SECONDS``), so that the page shows them. A file found infected meanwhile
+    is refused as an upload of a wrong type is: it leaves the draft and the message stays
+    next to its input. The caller commits."""
+    if not outcome.uploaded:
+        return
+    rows = await_verdicts(list(outcome.uploaded), current_app.config["SCAN_INLINE_SECONDS"])
+    for attachment in rows:
+        refused = refusal(attachment)
+        if refused is not None and attachment in outcome.draft.attachments:
+            outcome.evaluation.errors[outcome.uploaded[attachment.id]] = refused.message
+            outcome.refused_status = max(outcome.refused_status or 0, refused.status)
+            _remove(outcome.draft, attachment, actor)
 
 
 def _send(submission: Submission, actor: User) -> None:
@@ -271,7 +322,9 @@ def check_draft(submission: Submission, sheet: Sheet) -> Outcome | None:
         base_measures=approved.get("measures", []),
         valid_evidence={a.id for a in draft.attachments},
     )
-    return Outcome(draft=draft, evaluation=evaluation, identity=identity_numbers(sheet, posted))
+    outcome = Outcome(draft=draft, evaluation=evaluation, identity=identity_numbers(sheet, posted))
+    _check_files(outcome, posted)
+    return outcome
 
 
 def send_draft(
@@ -298,7 +351,7 @@ def send_draft(
         raise DraftConflict()
     if pii_confirmed:
         outcome.identity = []
-    if not outcome.problems:
+    if outcome.sendable:
         _send(submission, actor)
         outcome.sent = True
     return outcome

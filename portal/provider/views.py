@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, render_template, request
+from flask import Response, abort, jsonify, render_template, request
 from flask_login import current_user
 
 from portal import policy
@@ -11,7 +11,7 @@ from portal.attachments import send_attachment
 from portal.dates import local, today
 from portal.documents.receipt import receipt as receipt_document
 from portal.documents.request_letter import request_letter
-from portal.extensions import db, login_manager
+from portal.extensions import db, limiter, login_manager
 from portal.models import (
     Attachment,
     ReviewEvent,
@@ -34,6 +34,7 @@ from portal.provider.answers import (
     open_measures,
 )
 from portal.provider.operations import open_for_answer
+from portal.provider.scanning import label_of, readiness, report, status_of, unfinished
 
 S = ReviewState
 # Reachable without an account: the invitation link sets the password.
@@ -77,6 +78,10 @@ def _labels():
 
 bp.add_app_template_global(answer_rows, "answer_rows")
 bp.add_app_template_global(measures_of, "measures_of")
+bp.add_app_template_global(status_of, "scan_status_of")
+bp.add_app_template_global(label_of, "scan_label")
+bp.add_app_template_global(readiness, "scan_readiness")
+bp.add_app_template_global(unfinished, "scan_unfinished")
 
 
 def _mine():
@@ -231,7 +236,21 @@ def submission(submission_id: int):
         plans=plans,
         editable=open_for_answer(sub) and policy.can(current_user, Action.ANSWER, sub),
         latest_submitted=sub.submitted_versions[-1] if sub.submitted_versions else None,
+        draft_files=list(sub.current_draft.attachments) if sub.current_draft else [],
     )
+
+
+def _per_user() -> str:
+    return f"scan-status:{current_user.get_id()}"
+
+
+@bp.get("/arenden/<int:submission_id>/filer/status")
+@limiter.limit("60 per minute", key_func=_per_user)
+def scan_status(submission_id: int):
+    """The scan status of the files the answer pages show (polled by scan-status.js)."""
+    response = jsonify(report(_load(submission_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/arenden/<int:submission_id>/versioner/<int:number>")

@@ -3,11 +3,13 @@ or half-kept, and recovery by itself or with the documented command.
 
 Here: S3 stopped during a multipart upload (``storage reconcile --delete`` aborts what it
 left), the database connection dropped between object put and commit (reconcile removes the
-orphan), the spool disk full, clamd stopped or hanging (the answer is received, the file
-waits; ``storage rescan`` releases it), two reviewers deciding differently at once, and the
-staff's new-request form posted twice (also at once).
-Elsewhere: S3 down before an upload (tests/storage/test_uploads.py), SMTP down and
-``flask mail retry`` (tests/provider/test_notifications.py), two approvals at once
+orphan), the spool disk full, clamd stopped or hanging (the answer is saved, the file waits;
+the sweep releases it once clamd answers), two reviewers deciding differently at once, and
+the staff's new-request form posted twice (also at once).
+Elsewhere: the scan job killed and clamd down on a real broker
+(tests/faults/test_scan_faults.py), S3 down before an upload
+(tests/storage/test_uploads.py), SMTP down and ``flask mail retry``
+(tests/provider/test_notifications.py), two approvals at once
 (tests/admin/test_concurrent_pages.py), the provider's answer and new report posted twice
 (tests/provider/test_answering.py, test_deviation.py)."""
 
@@ -27,7 +29,9 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
+from portal.jobs.scan import sweep_scans
 from portal.models import Attachment, ReviewState
+from portal.models.base import utcnow
 from storage import current_store
 from storage.scan import open_scanner
 from tests.conftest import text_of
@@ -250,38 +254,38 @@ def scanner_fault(request, app_config, clamd_service, clamd_url):
 def test_scanner_down_the_answer_is_received_and_the_file_waits(
     scanner_fault, clamd_service, clamd_url, app, client, w, asked
 ):
-    """The provider's answer goes through (nothing lost), the file waits in quarantine where
-    neither the provider nor staff can open it, and ``flask storage rescan`` with the scanner
-    back releases it."""
+    """The provider's answer is saved at once (nothing lost), the file waits in quarantine
+    with the reason, where nobody can open it; with the scanner back the sweep releases it
+    without a command, and the answer can be sent."""
     client.login(w.user_a)
     started = time.monotonic()
-    response = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    response = client.post(answer_url(asked), data={**valid_form(asked), "action": "save"})
     took = time.monotonic() - started
     assert response.status_code == 303, text_of(response)[:500]
     assert took < 10, f"the answer waited {took:.1f} s for the scanner"
-    receipt = text_of(client.get(response.location))
-    assert "väntar på virusgenomsökning" in receipt
-    db.session.refresh(asked)
-    assert asked.state is ReviewState.SUBMITTED
-    (file,) = asked.versions[0].attachments
-    assert file.scan_status == "pending_scan"
+    (file,) = asked.current_draft.attachments
+    assert file.scan_status == "pending_scan" and file.scan_error and file.scan_attempts == 1
     assert [i.key for i in current_store().list()] == [f"quarantine/{file.sha256}"]
-    reviewer = app.test_client()
-    reviewer.login(w.reviewer_x)
-    held = reviewer.get(f"/handlaggare/bilagor/{file.id}")
-    assert held.status_code == 409 and "väntar på virusgenomsökning" in text_of(held)
     assert client.get(f"/utforare/filer/{file.id}").status_code in (404, 409)
 
-    # The documented recovery: with the scanner back (clamd restarted; the hung one replaced
-    # by a working one), rescan releases the file.
+    # The scanner back (clamd restarted; the hung one replaced by a working one): the
+    # sweep's PING answers and the file is scanned and released.
     clamd_service.start()
     if scanner_fault == "clamd hanging":
         app.extensions["scanner"] = open_scanner(clamd_url, 60)
-    result = app.test_cli_runner().invoke(args=["storage", "rescan"])
-    assert result.exit_code == 0 and "released 1 file(s)" in result.output, result.output
+    report = sweep_scans(utcnow(), broker_empty=True)
+    assert report["scans_enqueued"] == 1, report
+    db.session.refresh(file)
+    assert file.scan_status == "clean" and file.scan_error == ""
+    assert [i.key for i in current_store().list()] == [f"clean/{file.sha256}"]
+    sent = client.post(answer_url(asked), data={**valid_form(asked), "action": "submit"})
+    assert sent.status_code == 303, text_of(sent)[:500]
+    db.session.refresh(asked)
+    assert asked.state is ReviewState.SUBMITTED
+    reviewer = app.test_client()
+    reviewer.login(w.reviewer_x)
     released = reviewer.get(f"/handlaggare/bilagor/{file.id}")
     assert released.status_code == 200 and released.data == pdf_bytes()
-    assert [i.key for i in current_store().list()] == [f"clean/{file.sha256}"]
 
 
 @pytest.mark.parametrize(

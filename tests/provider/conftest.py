@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import io
@@ -57,8 +58,43 @@ class Inbox:
         return [m.subject for m in self.to(address)]
 
 
-def start_smtp(port: int) -> tuple[Controller, Inbox]:
-    inbox = Inbox(port)
+class SlowSmtp(Inbox):
+    """An SMTP server that can hold each dialogue inside DATA, before it answers (to kill
+    the client there), and then refuse what it held with 451 or accept it."""
+
+    def __init__(self, port: int):
+        super().__init__(port)
+        self.held = 0  # dialogues that have waited inside DATA
+        self._holding = False
+        self._refuse = False
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def hold(self) -> None:
+        self._holding = True
+
+    def release(self, *, refuse: bool) -> None:
+        """Let the held dialogues go on: refused (451, nothing kept) or accepted."""
+        self._refuse = refuse
+        self._holding = False
+
+    async def handle_DATA(self, server, session, envelope):
+        if self._holding:
+            self.held += 1
+            while self._holding:
+                await asyncio.sleep(0.02)
+            if self._refuse:
+                return "451 Requested action aborted: try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+    def message_ids(self) -> list[str]:
+        return [str(m.message["Message-ID"]) for m in self.messages]
+
+
+def start_smtp(port: int, handler=Inbox) -> tuple[Controller, Inbox]:
+    inbox = handler(port)
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, inbox
@@ -82,6 +118,14 @@ def smtp_server(smtp_service) -> Inbox:
 def app_config(app_config, smtp_server):
     app_config["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_server.port}"
     return app_config
+
+
+@pytest.fixture
+def holding_smtp() -> SlowSmtp:
+    """An SMTP server of the test's own that can hold and refuse (``SlowSmtp``)."""
+    controller, inbox = start_smtp(free_port(), SlowSmtp)
+    yield inbox
+    controller.stop()
 
 
 @pytest.fixture
@@ -144,9 +188,6 @@ def valid_form(submission, **extra) -> dict:
 
 
 def commit_and_send() -> None:
-    """Commit a change made directly through the workflow (as a staff page would) and send
-    its mails, as the request teardown does after a staff page's commit."""
-    from portal import mail
-
+    """Commit a change made directly through the workflow (as a staff page would): its
+    mails' jobs run at the commit (the suite's immediate mode), as a worker would after."""
     db.session.commit()
-    mail.deliver()

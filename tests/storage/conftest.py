@@ -1,5 +1,6 @@
 """An app with real clamd and a real store, and two small routes that call the pipeline
-the way the pages do (upload then commit; download through ``send_attachment``)."""
+the way the pages do (upload, commit, wait a little for the verdict; download through
+``send_attachment``)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request
 
-from portal.attachments import UploadError, accept_upload, reconcile, send_attachment
+from portal.attachments import (
+    UploadError,
+    accept_upload,
+    await_verdicts,
+    reconcile,
+    refusal,
+    send_attachment,
+)
 from portal.extensions import csrf, db
 from portal.models import Attachment, AuditEvent
 from storage import current_store, takes_files
@@ -26,6 +34,10 @@ def upload_view():
         db.session.rollback()
         return {"error": error.message, "code": error.code}, error.status
     db.session.commit()
+    # As the pages do: the scan runs after the commit; its verdict is shown if it comes soon.
+    (attachment,) = await_verdicts([attachment.id], current_app.config["SCAN_INLINE_SECONDS"])
+    if refused := refusal(attachment):
+        return {"error": refused.message, "code": refused.code, "id": attachment.id}, 422
     return {
         "id": attachment.id,
         "sha256": attachment.sha256,
