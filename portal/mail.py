@@ -51,12 +51,6 @@ def queue(recipient: str, subject, template: str, **context) -> OutboundMail:
     return mail
 
 
-def send_in_background(mail: OutboundMail) -> OutboundMail:
-    """Every mail is sent in the background now (``queue``); kept for the password reset's
-    call until it goes."""
-    return mail
-
-
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the ``attempts``-th failed attempt."""
     minutes = BACKOFF_MINUTES[attempts - 1] if attempts <= len(BACKOFF_MINUTES) else 60

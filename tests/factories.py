@@ -192,7 +192,7 @@ def answered(
     for slot, filename, data in files:
         upload = FileStorage(stream=io.BytesIO(data), filename=filename)
         accept_upload(upload, uploader=author, slot=slot).version = draft
-    db.session.flush()
+    db.session.commit()  # the scan jobs run at commit; only clean files may be sent
     workflow.submit(submission, author)
     return workflow.approve(submission, reviewer)
 

@@ -320,7 +320,7 @@ def median_seconds(call, times: int = 7) -> float:
 
 
 @pytest.fixture
-def slow_smtp(app_config):
+def slow_smtp(jobs_config):
     """A real SMTP server that takes 0.3 s per message, as a distant relay may."""
     import asyncio
 
@@ -340,14 +340,14 @@ def slow_smtp(app_config):
     handler, port = Slow(), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    app_config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
-    app_config["RATELIMIT_ENABLED"] = False
+    jobs_config["SMTP_URL"] = f"smtp://127.0.0.1:{port}"
+    jobs_config["RATELIMIT_ENABLED"] = False
     yield handler
     controller.stop()
 
 
 def test_reset_answers_alike_and_as_fast_for_known_and_unknown_addresses(
-    slow_smtp, app, client, reviewer
+    slow_smtp, jobs_worker, client, reviewer
 ):
     known = client.post("/glomt-losenord", data={"email": reviewer.email})
     known_page = text_of(client.get(known.location))

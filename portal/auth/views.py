@@ -108,15 +108,11 @@ def forgot_password():
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(db.select(User).filter_by(email=email))
-        # Both paths write and commit, and the mail goes out after the response: neither
+        # Both paths write and commit, and a job delivers the mail after the response: neither
         # the answer nor its timing tells whether the address has an account.
         if user is not None and user.active:
             link = external_url("auth.reset_password", token=reset_token(user))
-            mail.send_in_background(
-                mail.queue(
-                    user.email, _l("Välj nytt lösenord i Insyn"), "password_reset", link=link
-                )
-            )
+            mail.queue(user.email, _l("Välj nytt lösenord i Insyn"), "password_reset", link=link)
             audit.record(AuditAction.AUTH_RESET_REQUESTED, user, actor=user)
         else:
             audit.record(AuditAction.AUTH_RESET_REQUESTED_UNKNOWN, actor=None, email=email)

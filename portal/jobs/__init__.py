@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
     """Configure the engine for ``app`` and remember the app the jobs run in."""
     huey.name = app.config["JOBS_NAME"]
     huey.configure(app.config["JOBS_URL"])
-    from portal.jobs import cli, runtime, scan  # noqa: F401 (importing registers the tasks)
+    from portal.jobs import cli, mail, periodic, runtime, scan  # noqa: F401 (registers tasks)
 
     runtime.bind(app)
     cli.init_app(app)

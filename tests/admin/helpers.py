@@ -33,7 +33,7 @@ def answer(
     draft = workflow.save_draft(submission, author, answers or {})
     for slot, name, data in files:
         upload(author, name, data, slot).version = draft
-    db.session.flush()
+    db.session.commit()  # the scan jobs run at commit; only clean files may be sent
     workflow.submit(submission, author)
     db.session.commit()
     return submission

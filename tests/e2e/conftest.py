@@ -102,6 +102,8 @@ def served(pg_app, app_config, tmp_path):
         "PORTAL_STORAGE_URL": app_config["STORAGE_URL"],
         "PORTAL_CLAMD_URL": app_config["CLAMD_URL"],
         "PORTAL_SMTP_URL": app_config["SMTP_URL"],
+        # The served app runs its jobs at commit, as the page tests do.
+        "PORTAL_JOBS_URL": "immediate://",
         "PORTAL_SECRET_KEY": "e2e-secret-key-not-for-production-0123456789",
     }
     try:

@@ -108,6 +108,7 @@ def pages(s, w) -> list[str]:
         f"/utforare/arenden/{a}",
         f"/utforare/arenden/{a}/versioner/1",
         f"/utforare/arenden/{a}/kvitto/1",
+        f"/utforare/arenden/{a}/filer/status",
         f"/utforare/arenden/{a}/kvitto/1.docx",
         f"/utforare/arenden/{a}/begaran.docx",
         f"/utforare/filer/{s.file.id}",

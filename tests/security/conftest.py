@@ -117,8 +117,16 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
     # A staff account of the committee that no role of the matrix signs in as (an accepted
     # post may deactivate it).
     staff = make.user(Role.REVIEWER, committees=[committee])
+    from portal.models import JobFailure, OutboundMail
+    from portal.models.base import utcnow
+
+    failure = JobFailure(task="deliver_mail", arguments={"mail_id": 1}, error="OSError: down")
+    given_up = OutboundMail(recipient="x@example.se", subject="s", body="b", failed_at=utcnow())
+    db.session.add_all([failure, given_up])
     db.session.commit()
     return {
+        "failure_id": failure.id,
+        "mail_id": given_up.id,
         "submission_id": submitted.id,
         "slug": "godkann",
         "number": 1,

@@ -40,6 +40,11 @@ TABLE: dict[str, str | tuple[str, str]] = {
     "POST /glomt-losenord": "ok ok ok ok ok ok",
     "GET /handlaggare/": "login 404 404 200 200 200",
     "GET /handlaggare/anvandare": "login 404 404 404 404 200",
+    "GET /handlaggare/jobb": "login 404 404 404 404 200",
+    "POST /handlaggare/jobb/<int:failure_id>/kor-igen": "login 404 404 404 404 ok",
+    "POST /handlaggare/jobb/epost/<int:mail_id>/kor-igen": "login 404 404 404 404 ok",
+    "GET /handlaggare/jobb/<int:failure_id>/kor-igen": "login 404 404 404 404 303",
+    "GET /handlaggare/jobb/epost/<int:mail_id>/kor-igen": "login 404 404 404 404 303",
     "GET /handlaggare/anvandare/<int:staff_id>": "login 404 404 404 404 200",
     "POST /handlaggare/anvandare/<int:staff_id>": "login 404 404 404 404 ok",
     # The buttons' addresses opened with GET lead back to the page of the button (303).
@@ -254,6 +259,10 @@ TABLE: dict[str, str | tuple[str, str]] = {
     ),
     "POST /utforare/arenden/<int:submission_id>/svar": (
         "login ok ok 404 404 404",
+        "login 404 404 404 404 404",
+    ),
+    "GET /utforare/arenden/<int:submission_id>/filer/status": (
+        "login 200 200 404 404 404",
         "login 404 404 404 404 404",
     ),
     "GET /utforare/arenden/<int:submission_id>/kontrollera": (
