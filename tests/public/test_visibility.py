@@ -67,12 +67,14 @@ def world(app, make, w):
         "original-hemlig.docx", make_docx("Personnummer HEMLIGT-ORIGINAL"), w.user_a, file_key
     )
     clean = upload("oppen.pdf", pdf_bytes("OPPEN-TEXT i dokumentet"), w.user_a, file_key)
+    db.session.commit()  # the scan jobs run at commit
     scanner = app.extensions["scanner"]
     try:
         app.extensions["scanner"] = None  # scanning off: "not scanned", never public
         unscanned = upload("oskannad.pdf", pdf_bytes("OSKANNAD-TEXT"), w.user_a, file_key)
         app.extensions["scanner"] = open_scanner("unix:///nonexistent/insyn-clamd.sock", 1)
         quarantined = upload("karantan.pdf", pdf_bytes("KARANTAN-TEXT"), w.user_a, file_key)
+        db.session.commit()  # its scan finds no scanner: the file stays in quarantine
     finally:
         app.extensions["scanner"] = scanner
     assert original.scan_status == clean.scan_status == ScanStatus.CLEAN
@@ -80,8 +82,15 @@ def world(app, make, w):
     assert quarantined.scan_status == ScanStatus.PENDING_SCAN
     for attachment in (original, clean, unscanned, quarantined):
         attachment.version = draft
+    # Sending needs clean files now; the two others stand for rows a later rescan put back
+    # (the publication must still never show them).
+    states = {f: f.scan_status for f in (unscanned, quarantined)}
+    for attachment in states:
+        attachment.scan_status = ScanStatus.CLEAN
     db.session.flush()
     workflow.submit(sub, w.user_a)
+    for attachment, state in states.items():
+        attachment.scan_status = state
     workflow.approve(sub, w.reviewer_x)
     # The publisher replaces the original DOCX with a redacted PDF for the public.
     copy = upload("maskerad.pdf", pdf_bytes("MASKERAD-KOPIA utan personnummer"), w.publisher)

@@ -59,6 +59,8 @@ NOT_FUZZED = {
     "/logga-ut": "no input",
     "/sprak/<code>": "no input (the code is in the URL, tested in the matrix)",
     "/utforare/arenden/<int:submission_id>/ta-tillbaka": "no input",
+    "/handlaggare/jobb/<int:failure_id>/kor-igen": "no input (a button; the id is in the URL)",
+    "/handlaggare/jobb/epost/<int:mail_id>/kor-igen": "no input (a button; the id is in the URL)",
     "/utforare/arenden/<int:submission_id>/skicka-in": (
         "hidden fields of the check page only (lock_version, pii_confirmed); what it sends "
         "is the draft saved through /svar, which is fuzzed"
