@@ -94,6 +94,7 @@ def world(app, make, w):
     workflow.approve(sub, w.reviewer_x)
     # The publisher replaces the original DOCX with a redacted PDF for the public.
     copy = upload("maskerad.pdf", pdf_bytes("MASKERAD-KOPIA utan personnummer"), w.publisher)
+    db.session.commit()  # its scan runs at commit
     workflow.attach_redacted_copy(original, copy, w.publisher)
     live = make.published(
         sub,
