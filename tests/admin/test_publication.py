@@ -437,7 +437,7 @@ def marked(w, make, answers: dict, *, answer_marks=(), files=(), file_reason=Non
         attachment = upload(w.user_a, name, data, keys[2])
         attachment.version = draft
         attachment.confidential_reason = file_reason
-    db.session.flush()  # submitting reloads the submission under a lock
+    db.session.commit()  # the scan runs at commit; submitting reloads under a lock
     workflow.submit(sub, w.user_a)
     workflow.approve(sub, w.reviewer_x)
     db.session.commit()
