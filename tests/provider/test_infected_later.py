@@ -1,5 +1,6 @@
-"""A file that waited in quarantine (scanner down) and a later scan finds infected: the answer
-keeps a record of it, the file is gone, the uploader is told by e-mail, nobody can open it."""
+"""A file that waited in quarantine (scanner down) and a later scan finds infected: the draft
+keeps a record of it, the file is gone, the uploader is told by e-mail, nobody can open it,
+and the answer cannot be sent with it."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.storage.files import EICAR, SIGNATURE
 @pytest.fixture
 def scanning(app_config, clamd_url):
     app_config["CLAMD_URL"] = clamd_url
+    app_config["SCAN_INLINE_SECONDS"] = 0  # every verdict is "later": the uploader is mailed
 
 
 def test_a_file_found_infected_later_is_kept_as_a_record(
@@ -29,19 +31,19 @@ def test_a_file_found_infected_later_is_kept_as_a_record(
     clamd_service.stop()
     try:
         response = client.post(
-            f"/utforare/arenden/{asked.id}/svar", data={**form, "action": "submit"}
+            f"/utforare/arenden/{asked.id}/svar", data={**form, "action": "save"}
         )
     finally:
         clamd_service.start()
-    assert response.status_code == 303, text_of(response)[:500]
+    assert response.status_code in (200, 303), text_of(response)[:500]
     db.session.refresh(asked)
-    assert asked.state is ReviewState.SUBMITTED
+    assert asked.state is ReviewState.DRAFT  # a file not yet checked cannot be sent
     (file,) = asked.versions[0].attachments
     assert file.scan_status is ScanStatus.PENDING_SCAN
 
     result = app.test_cli_runner().invoke(args=["storage", "rescan"])
     assert result.exit_code == 0, result.output
-    assert "infected 1" in result.output and "1 mail(s) sent" in result.output
+    assert "infected 1" in result.output  # the mail goes by a job, checked below
 
     db.session.expire_all()
     file = db.session.get(Attachment, file.id)
@@ -53,18 +55,16 @@ def test_a_file_found_infected_later_is_kept_as_a_record(
     ).all()
     assert event.object_id == file.id and event.detail["signature"].startswith(SIGNATURE)
 
-    subject = f"En fil i {asked.registration_number} är borttagen: virus"
+    subject = f"En fil i {asked.title} är borttagen: virus"  # a draft has no number yet
+    subjects = [m.subject for m in smtp_server.to(w.user_a.email)]
+    assert subjects.count(subject) == 1, subjects
     (mail,) = [m for m in smtp_server.to(w.user_a.email) if m.subject == subject]
     assert "Kvalitet.txt" in mail.body and SIGNATURE in mail.body
     assert f"/utforare/arenden/{asked.id}" in mail.body
 
     page = text_of(client.get(f"/utforare/arenden/{asked.id}"))
-    assert "Kvalitet.txt (borttagen: viruskontrollen hittade skadlig kod)" in page
+    assert "Stoppad: skadlig kod hittades, filen är borttagen" in page
     assert client.get(f"/utforare/filer/{file.id}").status_code in (404, 410)
     staff = app.test_client()
     staff.login(w.reviewer_x)
-    assert "borttagen: viruskontrollen hittade skadlig kod" in text_of(
-        staff.get(f"/handlaggare/arenden/{asked.id}")
-    )
-    refused = staff.get(f"/handlaggare/bilagor/{file.id}")
-    assert refused.status_code == 410 and "skadlig kod" in text_of(refused)
+    assert staff.get(f"/handlaggare/bilagor/{file.id}").status_code in (404, 410)
