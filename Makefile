@@ -30,12 +30,12 @@ translations: ## Compile the translation catalogues (English)
 # given. Only for these targets: `make test` keeps its own configuration.
 run run-full: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 
-run: $(VENV)/.installed-run translations ## Install, migrate, load the demo and serve on 127.0.0.1:$(PORT) (no virus scanner)
+run: $(VENV)/.installed-run translations ## Install, migrate, load the demo, serve on 127.0.0.1:$(PORT) with a job worker (no virus scanner)
 	$(BIN)/flask --app portal db upgrade
 	$(BIN)/flask --app portal demo load
 	@if [ -n "$$PORTAL_CLAMD_URL" ]; then $(BIN)/flask --app portal storage rescan --include-not-scanned || true; fi
 	@echo "Insyn: http://127.0.0.1:$(PORT)/ (links in mails and letters: $(PORTAL_BASE_URL)/)"
-	$(BIN)/flask --app portal run --host 127.0.0.1 --port $(PORT)
+	sh scripts/run-web-and-worker.sh $(BIN) 127.0.0.1 $(PORT)
 
 run-full: $(VENV)/.installed-run ## Like run, with a local virus scanner (clamd), so that files can be published
 	sh scripts/with-clamd.sh $(MAKE) --no-print-directory run

@@ -29,7 +29,7 @@ REQUIRED_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|ROOT_USER|REDISCLI_AUTH")
 CREDENTIALS_IN_URL = re.compile(r"^[a-z0-9+]+://(?P<userinfo>[^/]*)@")
 
-LONG_RUNNING = {"app", "db", "minio", "clamav", "mailpit", "redis"}
+LONG_RUNNING = {"app", "worker", "db", "minio", "clamav", "mailpit", "redis"}
 ONE_SHOT = {"minio-init"}
 
 
@@ -132,8 +132,8 @@ def test_one_shot_services_run_once():
 
 def test_the_app_starts_only_when_everything_it_needs_is_ready():
     depends = SERVICES["app"]["depends_on"]
-    assert set(depends) == (LONG_RUNNING | ONE_SHOT) - {"app"}
-    for name in LONG_RUNNING - {"app"}:
+    assert set(depends) == (LONG_RUNNING | ONE_SHOT) - {"app", "worker"}
+    for name in LONG_RUNNING - {"app", "worker"}:
         assert depends[name]["condition"] == "service_healthy", name
     assert depends["minio-init"]["condition"] == "service_completed_successfully"
     assert SERVICES["minio-init"]["depends_on"]["minio"]["condition"] == "service_healthy"
@@ -193,6 +193,7 @@ def test_named_volumes_are_declared_and_used():
         ("clamav", "/var/lib/clamav"),
         ("mailpit", "/data"),
         ("app", "/var/lib/insyn/upload-tmp"),
+        ("redis", "/data"),
     ],
 )
 def test_state_lives_on_a_named_volume(service, target):
@@ -506,3 +507,57 @@ def test_wsgi_entry_point_takes_the_client_address_from_the_proxy(monkeypatch, t
     # The last hop is the one the proxy appended; anything before it the client could write.
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
     assert isinstance(application.wsgi_app, ProxyFix) and application.wsgi_app.x_host == 0
+
+
+# --- the job worker -------------------------------------------------------------------------
+
+
+def test_the_worker_runs_the_app_image_with_the_apps_settings():
+    worker = SERVICES["worker"]
+    assert worker["image"] == SERVICES["app"]["image"] and "build" not in worker
+    assert worker["command"] == ["flask", "--app", "portal", "jobs", "worker"]
+    worker_env = _environment(worker)
+    portal = {key: value for key, value in APP_ENV.items() if key.startswith("PORTAL_")}
+    assert portal.items() <= worker_env.items()  # one anchor, one set of settings
+    assert re.fullmatch(
+        r"redis://:\$\{REDIS_PASSWORD:\?[^}]*\}@redis:6379/1", worker_env["PORTAL_JOBS_URL"]
+    )
+    assert worker_env["PORTAL_JOBS_URL"] == APP_ENV["PORTAL_JOBS_URL"]
+
+
+def test_the_worker_starts_after_the_app_has_migrated_and_stops_gracefully():
+    worker = SERVICES["worker"]
+    assert worker["depends_on"]["app"]["condition"] == "service_healthy"
+    assert worker["healthcheck"]["test"] == ["CMD", "python", "-m", "portal.jobs.healthcheck"]
+    assert worker["init"] is True and worker["restart"] == "unless-stopped"
+    assert worker["cap_drop"] == ["ALL"] and worker["networks"] == ["backend"]
+    grace = int(worker["stop_grace_period"].rstrip("s"))
+    assert grace > 170  # PORTAL_JOBS_SHUTDOWN_SECONDS' default: running jobs may finish
+
+
+def test_redis_keeps_the_queue_on_a_volume_and_never_evicts_it():
+    command = SERVICES["redis"]["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=False))
+    assert options["--appendonly"] == "yes"
+    assert options["--maxmemory-policy"] == "volatile-ttl"  # queue keys have no expiry
+
+
+def test_the_worker_healthcheck_reads_the_heartbeat(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    beat = tmp_path / "beat"
+    env = {**os.environ, "PORTAL_JOBS_HEARTBEAT": str(beat)}
+
+    def check() -> int:
+        command = [sys.executable, "-m", "portal.jobs.healthcheck"]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True).returncode
+
+    assert check() == 1  # no heartbeat yet
+    beat.touch()
+    assert check() == 0
+    old = time.time() - 120
+    os.utime(beat, (old, old))
+    assert check() == 1

@@ -31,7 +31,7 @@ def test_make_run_puts_its_own_port_into_links():
     # -n shows the recipe with the variables expanded, without running it.
     out = _make("-n", "run", "PORT=5101")
     assert "links in mails and letters: http://127.0.0.1:5101/" in out
-    assert "--port 5101" in out
+    assert "run-web-and-worker.sh .venv/bin 127.0.0.1 5101" in out
 
 
 def test_a_given_base_url_wins():
@@ -94,3 +94,59 @@ def test_make_run_full_serves_with_the_scanner():
     assert recipe.strip() == "sh scripts/with-clamd.sh $(MAKE) --no-print-directory run"
     run = re.search(r"^run:.*\n((?:\t.*\n)+)", makefile, flags=re.M).group(1)
     assert "storage rescan --include-not-scanned" in run
+
+
+def test_make_run_serves_with_a_worker_and_one_ctrl_c_stops_both(tmp_path):
+    """The recipe's last step, run for real on a fresh instance: the web answers, the worker
+    is ready and prints the demo's mails (no mail server in development), and SIGINT to the
+    process group, as Ctrl-C sends it, ends both."""
+    import signal
+    import time
+    import urllib.request
+
+    from tests.fixtures_services import free_port
+
+    run = re.search(r"^run:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), flags=re.M)
+    assert "sh scripts/run-web-and-worker.sh $(BIN) 127.0.0.1 $(PORT)" in run.group(1)
+    bin_dir, port = str(Path(sys.executable).parent), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+        "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PORTAL_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    flask = [f"{bin_dir}/flask", "--app", "portal"]
+    for step in (["db", "upgrade"], ["demo", "load"]):
+        subprocess.run([*flask, *step], cwd=ROOT, env=env, check=True, capture_output=True)
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["sh", "scripts/run-web-and-worker.sh", bin_dir, "127.0.0.1", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            except OSError:
+                time.sleep(0.3)
+                continue
+            if "worker ready" in text and "E-MAIL (development" in text:
+                break
+            time.sleep(0.3)
+        text = log.read_text(errors="replace")
+        assert "worker ready" in text, text[-3000:]
+        assert "E-MAIL (development" in text, text[-3000:]  # demo mails, sent by the worker
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(15) != 0
+        time.sleep(0.5)
+        left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True)
+        assert left.stdout == b"", left.stdout
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
