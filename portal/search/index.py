@@ -99,11 +99,12 @@ def index_text(publication: Publication) -> str:
 
 
 def _document_text(attachment, budget: int) -> str:
+    from portal.attachments import open_file
     from portal.documents.text import extract
-    from storage import StoreError, current_store
+    from storage import StoreError
 
     try:
-        with current_store().get(attachment.storage_key) as stream:
+        with open_file(attachment) as stream:  # a file released a moment ago included
             return extract(stream, attachment.content_type, max_chars=budget).text
     except StoreError:
         # The page still works; reindexing later (flask public reindex) picks the text up.

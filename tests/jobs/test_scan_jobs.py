@@ -216,6 +216,9 @@ def test_a_half_released_file_is_served_and_the_sweep_finishes_it(routes):
     db.session.add(attachment)
     db.session.commit()
     assert routes.get(f"/_test/files/{attachment.id}").data == document
+    # Text extraction (the search index) reads it the same way.
+    with attachments.open_file(attachment) as stream:
+        assert stream.read() == document
     report = sweep_scans(utcnow(), broker_empty=False)
     assert report["releases_finished"] == 1 and report["scans_enqueued"] == 0
     assert keys() == [f"clean/{sha256}"]
