@@ -138,3 +138,32 @@ def test_the_start_page_links_here_when_something_failed(client, make):
     client.post("/logga-ut", data={})
     client.login(reviewer)
     assert "bakgrundsjobb" not in text_of(client.get("/handlaggare/"))
+
+
+def test_the_page_in_a_browser(chromium, axe, server, make):
+    """A screenshot for a person to look at (test-artifacts/jobs/), axe-core on the page,
+    and "Kör igen" clicked as an administrator would."""
+    from pathlib import Path
+
+    from tests.admin.test_confirmations import staff_signed_in
+    from tests.browser import AXE_OPTIONS
+
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts" / "jobs"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    failure = failed_delivery()
+    given_up()
+    admin = make.user(Role.ADMIN)
+    db.session.commit()
+    page = staff_signed_in(chromium, server, admin)
+    page.goto(server + PAGE)
+    main = page.inner_text("main")
+    assert "Skicka e-post" in main and "OperationalError: gone" in main
+    page.screenshot(path=str(artifacts / "jobs.png"), full_page=True)
+    results = axe.run(page, options=AXE_OPTIONS)
+    assert len(results.response["passes"]) > 10
+    assert not results.violations_count, results.generate_report()
+    page.click("main form button:has-text('Kör igen') >> nth=0")
+    page.wait_for_url("**" + PAGE)
+    page.context.close()
+    db.session.expire_all()
+    assert db.session.get(JobFailure, failure.id).resolved_at is not None
