@@ -48,7 +48,7 @@ def _daily(when: Clock):
     """A job run once a day at ``when`` (read from the app's configuration when checked)."""
 
     def schedule_test(now_utc: datetime) -> bool:
-        app = runtime._app  # the scheduler thread has no app context
+        app = runtime.bound_app()  # the scheduler thread has no app context
         if app is None:
             return False
         hour, minute = when(app.config)

@@ -38,6 +38,11 @@ def bind(app: Flask) -> None:
     _app = app
 
 
+def bound_app() -> Flask | None:
+    """The app jobs run in; read by code without an app context (the scheduler thread)."""
+    return _app
+
+
 def job(*, priority: int, retries: int = 3, retry_delay: int = 10):
     """A Huey task that runs in the app with its own session. Expected failures (SMTP or
     clamd down) are the body's business, kept in its row; an unexpected exception is
