@@ -20,6 +20,7 @@ from portal.extensions import db
 
 log = logging.getLogger(__name__)
 PENDING = "insyn.jobs"  # session.info key: jobs to enqueue when the transaction commits
+COMMITTED = "insyn.jobs.committed"  # … and those whose transaction committed
 
 
 class UnconfiguredStorage(BlackHoleStorage):
@@ -37,6 +38,8 @@ class PortalHuey(Huey):
         (tests of the pages only: each job runs inside the enqueue, without a broker)."""
         parts = urlsplit(url)
         self.immediate = parts.scheme == "immediate"
+        if self.immediate:
+            self.storage = self.get_immediate_storage()  # a fresh one for each app
         if parts.scheme == "sqlite":
             self.storage = SqliteStorage(self.name, filename=parts.path)
         elif parts.scheme in ("redis", "rediss"):
@@ -80,9 +83,17 @@ def enqueue(task, **kwargs) -> bool:
 
 
 @sa.event.listens_for(sa.orm.Session, "after_commit")
-def _enqueue_committed(session) -> None:
-    for task, kwargs in session.info.pop(PENDING, []):
-        enqueue(task, **kwargs)
+def _keep_committed(session) -> None:
+    session.info[COMMITTED] = session.info.pop(PENDING, [])
+
+
+@sa.event.listens_for(sa.orm.Session, "after_transaction_end")
+def _enqueue_committed(session, transaction) -> None:
+    """Enqueue once the transaction has ended and given its connection back: a job that runs
+    at once (immediate mode) must not wait for a second connection while holding one."""
+    if transaction.parent is None:
+        for task, kwargs in session.info.pop(COMMITTED, []):
+            enqueue(task, **kwargs)
 
 
 @sa.event.listens_for(sa.orm.Session, "after_rollback")

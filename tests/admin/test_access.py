@@ -18,12 +18,15 @@ from portal.models import (
     FollowUpItem,
     FollowUpPlan,
     InformationRequest,
+    JobFailure,
+    OutboundMail,
     Publication,
     PublicationState,
     ReviewState,
     Role,
     Submission,
 )
+from portal.models.base import utcnow
 from tests.admin.helpers import answer, make_docx, upload
 
 # rule → what a reviewer of ANOTHER committee gets on GET ("404" for committee X's objects,
@@ -57,6 +60,9 @@ TABLE = {
     "/handlaggare/begaranden/ny": "200",
     "/handlaggare/bilagor/<int:attachment_id>": "404",
     "/handlaggare/iakttagelser": "200",
+    "/handlaggare/jobb": "admin",
+    "/handlaggare/jobb/<int:failure_id>/kor-igen": "admin",
+    "/handlaggare/jobb/epost/<int:mail_id>/kor-igen": "admin",
     "/handlaggare/logg": "admin",
     "/handlaggare/namnder": "200",
     "/handlaggare/namnder/<int:committee_id>/andra": "admin",
@@ -128,8 +134,13 @@ def x(w, make):
         )
     ]
     db.session.add(plan)
+    failure = JobFailure(task="deliver_mail", arguments={"mail_id": 0}, error="OSError: down")
+    given_up = OutboundMail(recipient="x@kommun.example", subject="s", body="b", failed_at=utcnow())
+    db.session.add_all([failure, given_up])
     db.session.commit()
     ids = {
+        "failure_id": failure.id,
+        "mail_id": given_up.id,
         "submission_id": sub.id,
         "request_id": sub.request_id,
         "provider_id": w.org_a.id,
