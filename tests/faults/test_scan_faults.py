@@ -150,3 +150,53 @@ def test_clamd_down_uploads_answer_at_once_and_are_released_when_it_is_back(
     assert all(row(i).scan_error == "" for i in ids)
     wait_until(lambda: all(k.startswith("clean/") for k in keys()) and len(keys()) == 3, 3)
     assert attachments.reconcile().consistent
+
+
+class TestRedisEmptied:
+    """Uploads whose scan jobs waited in a Redis that was emptied (fault 3, the uploads'
+    half; the mails' half is in test_mail_faults.py): the periodic sweep of a new worker
+    finds the pending rows and scans them. On a private redis-server."""
+
+    @pytest.fixture
+    def jobs_url(self, private_redis):
+        return private_redis.url
+
+    @pytest.fixture
+    def app_config(self, app_config):
+        # Not presumed lost for an hour: only the empty broker explains a re-enqueue.
+        app_config["JOBS_LOST_AFTER_SECONDS"] = 3600
+        return app_config
+
+    @pytest.mark.parametrize("how", ["restart", "flushall"])
+    def test_uploads_waiting_in_an_emptied_redis_are_scanned(
+        self, how, private_redis, jobs_app, worker_process, w
+    ):
+        from tests.fixtures_jobs import rewind_period
+
+        files = [pdf_bytes(f"rapport {n}") for n in range(3)] + [EICAR]
+        with jobs_app.test_request_context():
+            uploaded = [
+                attachments.accept_upload(FileStorage(io.BytesIO(d), f"f{n}"), uploader=w.user_a)
+                for n, d in enumerate(files)
+            ]
+            db.session.commit()
+        ids = [a.id for a in uploaded]
+        assert huey.pending_count() == len(files)
+        if how == "restart":
+            private_redis.stop()
+            private_redis.start()
+        else:
+            private_redis.flushall()
+        assert huey.pending_count() == 0  # the prompts are gone; the rows are not
+
+        def settled() -> bool:
+            rewind_period("sweep")  # each scheduler check runs the sweep again
+            return all(row(i).scan_status != ScanStatus.PENDING_SCAN for i in ids)
+
+        worker_process(tasks=["portal.jobs.periodic"], periodic=True, fast=True)
+        wait_until(settled, timeout=30, message="every upload scanned")
+        statuses = [row(i).scan_status for i in ids]
+        assert statuses == [ScanStatus.CLEAN] * 3 + [ScanStatus.INFECTED]
+        assert keys() == sorted({f"clean/{a.sha256}" for a in uploaded[:3]})
+        infected = AuditEvent.action == "attachment.infected"
+        assert count(AuditEvent, infected) == 1
