@@ -270,6 +270,27 @@ def download_through_app(port: int, attachment_id: int) -> tuple[float, int]:
     return time.perf_counter() - started, received
 
 
+def direct_put(client: Minio, bucket: str, path: Path, name: str, parallel: int) -> float:
+    """Seconds to ``put_object`` the file with the app's part size, ``parallel`` parts at once."""
+    with open(path, "rb") as handle:
+        started = time.perf_counter()
+        client.put_object(
+            bucket,
+            f"direct/{name}",
+            handle,
+            path.stat().st_size,
+            part_size=PART_SIZE,
+            num_parallel_uploads=parallel,
+        )
+        return time.perf_counter() - started
+
+
+def timings(log: Path) -> str:
+    """The app's own account of the upload (storage's log line in gunicorn.log)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "stored in" in line]
+    return f"app log: {lines[-1]}" if lines else "app log: no timing line"
+
+
 def jobs_url_of(option: str, workdir: Path) -> str:
     if option == "sqlite":
         return f"sqlite:///{workdir / 'jobs.sqlite'}"
@@ -287,6 +308,11 @@ def main() -> None:
         "(a file in the run's folder)",
     )
     parser.add_argument("--job-workers", type=int, default=2, help="the worker's threads")
+    parser.add_argument(
+        "--store-options",
+        default="",
+        help="query options added to the app's S3 URL, e.g. 'parallel=3' (parts in flight)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     size = args.size_mib * MIB
@@ -307,6 +333,8 @@ def main() -> None:
             moto, s3_url = start_moto(workdir)
             processes.append(moto)
         open_store(s3_url, create_bucket=True)
+        if args.store_options:
+            s3_url += ("&" if "?" in s3_url else "?") + args.store_options
         database = workdir / "bench.sqlite"
         env = portal_env(
             workdir,
@@ -336,6 +364,12 @@ def main() -> None:
             reset_peak(pid)
         idle = {"web": memory(web_pid)["VmRSS"], "jobs": memory(worker.pid)["VmRSS"]}
 
+        # The direct put before the app's too: the order (moto's state, the page cache and
+        # write-back of the files just written) moves the figures by seconds.
+        direct_puts = {"before": direct_put(client, bucket, data, "before", store.parallel)}
+        time.sleep(2)
+        for pid in (web_pid, worker.pid):
+            reset_peak(pid)
         app_up, result = upload_through_app(port, data)
         answered_with = result["status"]
         verdict, released, unquarantined = wait_for_verdict(
@@ -344,10 +378,9 @@ def main() -> None:
         web_peak = memory(web_pid)["VmHWM"]
         jobs_peak = memory(worker.pid)["VmHWM"]
 
-        with open(data, "rb") as handle:
-            started = time.perf_counter()
-            client.put_object(bucket, "direct/bench", handle, size, part_size=PART_SIZE)
-            direct_up = time.perf_counter() - started
+        direct_puts["after, 3"] = direct_put(client, bucket, data, "after-3", 3)
+        direct_puts["after"] = direct_put(client, bucket, data, "after", store.parallel)
+        direct_up = direct_puts["after"]
 
         reset_peak(web_pid)
         app_down, received = download_through_app(port, result["id"])
@@ -356,7 +389,7 @@ def main() -> None:
             sys.exit(f"download through the app returned {received} of {size} bytes")
 
         started = time.perf_counter()
-        response = client.get_object(bucket, "direct/bench")
+        response = client.get_object(bucket, "direct/after")
         try:
             while response.read(MIB):
                 pass
@@ -391,6 +424,14 @@ def main() -> None:
             f"{'download':10} {app_down:8.1f} {direct_down:11.1f} {direct_down / app_down:6.2f} "
             f"{mib / app_down:10.0f} {down_peak:10.0f} MiB"
         )
+        print(
+            f"direct put with {store.parallel} part(s) in flight (the app's setting): before "
+            f"the app's upload {direct_puts['before']:.1f} s (ratio "
+            f"{direct_puts['before'] / app_up:.2f}), after it {direct_puts['after']:.1f} s; "
+            f"with 3 in flight (minio's default), after: {direct_puts['after, 3']:.1f} s "
+            f"(ratio {direct_puts['after, 3'] / app_up:.2f})"
+        )
+        print(timings(workdir / "gunicorn.log"))
         print(
             f"\nfrom the response: verdict clean {verdict:.1f} s, released (under clean/) "
             f"{released:.1f} s, quarantine copy gone {unquarantined:.1f} s"
