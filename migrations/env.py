@@ -1,6 +1,8 @@
+import functools
 import logging
 from logging.config import fileConfig
 
+import sqlalchemy as sa
 from alembic import context
 from flask import current_app
 
@@ -16,7 +18,17 @@ logger = logging.getLogger("alembic.env")
 
 
 def get_engine():
+    """The app's engine, or one for ``PORTAL_MIGRATION_DATABASE_URL``: the tables' owner,
+    where the app connects as a role that may not change the schema."""
+    url = current_app.config.get("MIGRATION_DATABASE_URI")
+    if url and url != current_app.config["SQLALCHEMY_DATABASE_URI"]:
+        return _owner_engine(url)
     return current_app.extensions["migrate"].db.engine
+
+
+@functools.cache
+def _owner_engine(url):
+    return sa.create_engine(url)
 
 
 def get_engine_url():

@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter
 
 import storage
 from portal import config as portal_config
-from portal import jobs
+from portal import jobs, tenancy_web
 from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 from portal.models.base import MAX_ID
 from portal.urls import this_page, url_with
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    tenancy_web.init_app(app)
     if hops := app.config["PROXY_HOPS"]:
         # The client's address and the scheme from the proxies in front; never the host
         # (a common proxy set-up passes on whatever the client sent, and no link is built

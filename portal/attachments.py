@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app
 from werkzeug.datastructures import FileStorage
 
-from portal import audit, jobs, notifications
+from portal import audit, jobs, notifications, tenancy
 from portal.extensions import db
 from portal.models import Attachment, AuditAction, AuditEvent, ScanStatus, User
 from portal.models.base import utcnow
@@ -601,11 +601,7 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     objects = stored_objects(store)
     referenced: set[str] = set()
     missing: dict[str, int] = {}
-    for row_id, sha256, status in db.session.execute(
-        sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status).where(
-            Attachment.scan_status != ScanStatus.INFECTED
-        )
-    ):
+    for row_id, sha256, status in _rows_of_every_municipality():
         keys = _keys_of(sha256, status)
         present = next((key for key in keys if key in objects), None)
         if present is None:
@@ -639,6 +635,20 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     return report
 
 
+def _rows_of_every_municipality() -> list[tuple[int, str, ScanStatus]]:
+    """(id, sha256, status) of every attachment row not found infected, in every
+    municipality: the object store is the installation's, one copy per content."""
+
+    def rows() -> list:
+        return db.session.execute(
+            sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status).where(
+                Attachment.scan_status != ScanStatus.INFECTED
+            )
+        ).all()
+
+    return [row for found in tenancy.in_each_municipality(db.session, rows) for row in found]
+
+
 def _keys_of(sha256: str, status: ScanStatus) -> tuple[str, ...]:
     """Where a row's bytes may be, first choice first: a pending row's under ``quarantine/``
     or (content stored clean before) ``clean/``; a clean row's under ``clean/`` or, until
@@ -658,9 +668,12 @@ def _still_referenced(key: str) -> bool:
         if prefix + "/" == QUARANTINE_PREFIX
         else [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED, ScanStatus.PENDING_SCAN]
     )
-    found = db.session.execute(
+    query = (
         sa.select(Attachment.id)
         .where(Attachment.sha256 == sha256, Attachment.scan_status.in_(status))
         .limit(1)
-    ).first()
-    return found is not None
+    )
+    if db.session.execute(query).first() is not None:  # the current municipality's first
+        return True
+    found = tenancy.in_each_municipality(db.session, lambda: db.session.execute(query).first())
+    return any(row is not None for row in found)

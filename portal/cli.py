@@ -8,12 +8,13 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from portal import mail
+from portal import mail, municipalities
 from portal.extensions import db
 from portal.models import Committee, OutboundMail, Provider, Role, User
+from portal.tenancy_cli import each_scope, for_each_municipality, in_one_municipality
 
 users_cli = AppGroup("users", help="Manage accounts.")
-demo_cli = AppGroup("demo", help="Demo municipality.")
+demo_cli = AppGroup("demo", help="Demo municipalities.")
 mail_cli = AppGroup("mail", help="The outgoing mail queue.")
 storage_cli = AppGroup(
     "storage", help="Stored files: rescan quarantine, reconcile with the database."
@@ -27,6 +28,7 @@ storage_cli = AppGroup(
 @click.option("--provider", "org_number", help="Organisation number, for provider roles.")
 @click.option("--committee", "committee_codes", multiple=True, help="Committee code, for staff.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@in_one_municipality
 def create_user(email, name, role, org_number, committee_codes, password_stdin):
     """Create an account."""
     from portal.auth.passwords import hash_password, password_problem
@@ -87,21 +89,26 @@ def _committee_by_code(code: str) -> Committee:
 
 @demo_cli.command("load")
 def demo_load():
-    """Load (or bring up to date) the demo municipality and print the demo logins."""
+    """Load (or bring up to date) the demo municipalities and print the demo logins."""
     from portal import demo
 
     logins = demo.load()
     click.echo(f"Demo logins (password for all: {demo.PASSWORD}):")
-    for role, email in logins:
-        click.echo(f"  {role:<15} {email}")
+    for slug, role, email in logins:
+        site = municipalities.base_url(municipalities.by_slug(slug))
+        click.echo(f"  {role:<15} {email:<34} {site}/logga-in")
 
 
 @mail_cli.command("retry")
 @click.option("--failed", "include_failed", is_flag=True, help="Also the mails given up on.")
 def mail_retry(include_failed):
-    """Send now the mails that could not be sent before (the worker would, later)."""
-    mail.retry(include_failed=include_failed)
-    sent, failed = mail.deliver()
+    """Send now the mails that could not be sent before (the worker would, later): the
+    national ones and every municipality's."""
+    sent = failed = 0
+    for _scope in each_scope():
+        mail.retry(include_failed=include_failed)
+        sent_here, failed_here = mail.deliver()
+        sent, failed = sent + sent_here, failed + failed_here
     click.echo(f"sent {sent}, still failing {failed}")
     if failed:
         sys.exit(1)
@@ -111,6 +118,7 @@ def mail_retry(include_failed):
 @click.option(
     "--include-not-scanned", is_flag=True, help="Also scan files uploaded with scanning off."
 )
+@for_each_municipality()
 def storage_rescan(include_not_scanned):
     """Scan quarantined files again; release the clean ones, remove the infected ones."""
     from portal.attachments import rescan
@@ -175,6 +183,7 @@ requests_cli = AppGroup("requests", help="Information requests.")
     help="Act as if today were this date (YYYY-MM-DD).",
 )
 @click.option("--dry-run", is_flag=True, help="Only show what would be issued.")
+@for_each_municipality()
 def requests_schedule(on, dry_run):
     """Issue the next occurrence of recurring requests that are due (safe from cron)."""
     from portal.schedule import schedule_recurring

@@ -41,12 +41,16 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         )
     daily_at = _local_time(env.get("PORTAL_DAILY_AT", "06:00"))
     extra_hosts = [h.strip() for h in env.get("PORTAL_TRUSTED_HOSTS", "").split(",") if h.strip()]
+    municipality_urls = _municipality_urls(env.get("PORTAL_MUNICIPALITY_URLS", ""))
+    extra_hosts += [urlsplit(url).hostname for url in municipality_urls.values()]
     return {
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret or "development-only-not-secret",
         "SQLALCHEMY_DATABASE_URI": env.get(
             "PORTAL_DATABASE_URL", f"sqlite:///{instance / 'insyn.sqlite'}"
         ),
+        # The schema's owner, for migrations, when the app's role may not change it.
+        "MIGRATION_DATABASE_URI": env.get("PORTAL_MIGRATION_DATABASE_URL", ""),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "STORAGE_URL": env.get("PORTAL_STORAGE_URL", f"file://{instance / 'files'}"),
         "CLAMD_URL": env.get("PORTAL_CLAMD_URL", ""),
@@ -61,7 +65,13 @@ def from_environment(instance_path: str, environ: dict[str, str] | None = None) 
         # X-Forwarded-Proto (0: none, and those headers are ignored). X-Forwarded-Host is
         # never read.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
+        # The municipality that migration 0016_tenancy creates for the data of a
+        # single-municipality installation; after that, names live in the database.
         "MUNICIPALITY": env.get("PORTAL_MUNICIPALITY", "Exempelby kommun"),
+        # The municipalities' own sites, {slug: base URL}; the others are at BASE_URL/<slug>/.
+        "MUNICIPALITY_URLS": municipality_urls,
+        # The national site's name (its start page lists the municipalities).
+        "INSTALLATION_NAME": env.get("PORTAL_INSTALLATION_NAME", "Insyn"),
         "LETTERHEAD_LOGO": env.get("PORTAL_LETTERHEAD_LOGO", ""),  # PNG/JPEG, in .docx files
         "MAX_UPLOAD_BYTES": max_upload_mb * 1024 * 1024,
         "MAX_FILES_PER_REQUEST": int(env.get("PORTAL_MAX_FILES_PER_REQUEST", "5")),
@@ -117,3 +127,16 @@ def _local_time(text: str) -> tuple[int, int]:
     if hour == 2:
         raise ConfigError("PORTAL_DAILY_AT may not be between 02:00 and 02:59 (daylight saving)")
     return hour, minute
+
+
+def _municipality_urls(value: str) -> dict[str, str]:
+    """``nacka=https://nacka.insyn.example,exempelby=https://insyn.exempelby.se``."""
+    urls = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        slug, sep, url = item.partition("=")
+        if not sep or not urlsplit(url.strip()).hostname:
+            raise ConfigError(
+                f"PORTAL_MUNICIPALITY_URLS takes slug=https://host pairs, not {item!r}"
+            )
+        urls[slug.strip()] = url.strip().rstrip("/")
+    return urls

@@ -11,8 +11,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from flask import current_app
 
-from portal import search, workflow
+from portal import municipalities, search, tenancy, workflow
 from portal.auth.passwords import hash_password
 from portal.dates import today
 from portal.extensions import db
@@ -25,6 +26,7 @@ from portal.models import (
     FollowUpPlan,
     Impact,
     InformationRequest,
+    Municipality,
     Ownership,
     Provider,
     Publication,
@@ -38,6 +40,12 @@ from portal.models import (
 )
 
 PASSWORD = "Insyn-demo-2026"
+HOME_SLUG = "exempelby"
+SECOND_SLUG = "provby"
+SECOND_STAFF = [
+    (Role.REVIEWER, "handlaggare@provby.example", "Eva Strand"),
+    (Role.ADMIN, "admin@provby.example", "Johan Ås"),
+]
 
 COMMITTEES = [
     ("Vård- och omsorgsnämnden", "VON"),
@@ -163,8 +171,86 @@ QUALITY_FIELDS = [
 ]
 
 
-def load() -> list[tuple[str, str]]:
-    """Create what is missing and return the demo logins as (role, e-mail)."""
+def load() -> list[tuple[str, str, str]]:
+    """Create what is missing and return the demo logins as (municipality, role, e-mail).
+
+    Two municipalities: Exempelby with the whole scenario, and Provby, whose request to
+    Omsorgshuset (which serves both) waits for an answer."""
+    home = _municipality(HOME_SLUG, current_app.config["MUNICIPALITY"])
+    second = _municipality(SECOND_SLUG, "Provby kommun")
+    municipalities.forget()
+    with tenancy.use(home):
+        logins = [(HOME_SLUG, role, email) for role, email in _load_municipality()]
+    with tenancy.use(second):
+        logins += [(SECOND_SLUG, role, email) for role, email in _load_second()]
+    return logins
+
+
+def _municipality(slug: str, name: str) -> int:
+    found = db.session.scalar(sa.select(Municipality.id).filter_by(slug=slug))
+    if found is None:
+        municipality = Municipality(slug=slug, name=name)
+        db.session.add(municipality)
+        db.session.flush()
+        found = municipality.id
+    db.session.commit()
+    return found
+
+
+def _load_second() -> list[tuple[str, str]]:
+    """Provby: one committee, Omsorgshuset's agreement, staff, and a quality request
+    issued to Omsorgshuset and not answered yet."""
+    committee = _get_or_create(
+        Committee, defaults=_contact("SN", SECOND_SLUG), code="SN", name="Socialnämnden"
+    )
+    area = _get_or_create(ServiceArea, name="Hemtjänst", committee=committee)
+    omsorg = db.session.scalar(sa.select(Provider).filter_by(org_number="556677-8899"))
+    _get_or_create(
+        Agreement,
+        reference="AVT-SN-001",
+        committee=committee,
+        defaults=dict(
+            provider=omsorg,
+            service_area=area,
+            route=Route.CUSTOMER_CHOICE,
+            starts_on=today().replace(month=1, day=1),
+            yearly_value_sek=Decimal(8_000_000),
+            impact=Impact.HIGH,
+            responsible_officer="Eva Strand",
+            quality_requirements=QUALITY_REQUIREMENTS,
+        ),
+    )
+    users = {
+        email: _get_or_create(
+            User,
+            email=email,
+            defaults=dict(
+                name=name,
+                role=role,
+                committees=[committee] if role is Role.REVIEWER else [],
+                password_hash=hash_password(PASSWORD),
+            ),
+        )
+        for role, email, name in SECOND_STAFF
+    }
+    if not db.session.scalar(sa.select(InformationRequest.id).limit(1)):
+        request = InformationRequest(
+            committee=committee,
+            service_area=area,
+            title=f"Kvalitetsredovisning hemtjänst {today().year}",
+            instructions="Svara på samtliga frågor. Svaren publiceras på kommunens webbplats.",
+            deadline=today() + timedelta(days=30),
+            fields=[
+                RequestField(position=i, label=label, type=kind, unit=unit, required=required)
+                for i, (label, kind, unit, required) in enumerate(QUALITY_FIELDS, 1)
+            ],
+        )
+        workflow.issue_request(request, [omsorg], users["handlaggare@provby.example"])
+    db.session.commit()
+    return [(str(role.value), email) for role, email, _name in SECOND_STAFF]
+
+
+def _load_municipality() -> list[tuple[str, str]]:
     committees = {
         code: _get_or_create(Committee, defaults=_contact(code), code=code, name=name)
         for name, code in COMMITTEES
@@ -214,12 +300,12 @@ def load() -> list[tuple[str, str]]:
     return [(str(role.value), email) for role, email, *_ in USERS]
 
 
-def _contact(code: str) -> dict:
+def _contact(code: str, slug: str = HOME_SLUG) -> dict:
     """A committee's contact details, as its documents' footer shows them."""
     return {
-        "postal_address": "Box 100\n123 45 Exempelby",
+        "postal_address": f"Box 100\n123 45 {slug.capitalize()}",
         "phone": "0123-45 60 00",
-        "email": f"{code.lower()}@exempelby.example",
+        "email": f"{code.lower()}@{slug}.example",
     }
 
 

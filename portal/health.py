@@ -23,7 +23,7 @@ def readyz():
     """Database, storage, scanner and background jobs, one entry each: 503 when any is
     down; ``degraded`` (still 200) when the jobs lag behind or some failed."""
     checks = {
-        "database": _check(lambda: db.session.execute(sa.text("SELECT 1"))),
+        "database": _check(_database),
         "storage": _check(lambda: current_app.extensions["store"].ping()),
         "scanner": _scanner_check(),
     }
@@ -32,6 +32,28 @@ def readyz():
     if "down" in states:
         return jsonify(status="unavailable", checks=checks), 503
     return jsonify(status="degraded" if "degraded" in states else "ok", checks=checks), 200
+
+
+def _database() -> dict:
+    """Reachable; in production on PostgreSQL also: the app's role cannot bypass the
+    row-level security that keeps municipalities apart (superuser, BYPASSRLS, owner)."""
+    db.session.execute(sa.text("SELECT 1"))
+    if current_app.config["PORTAL_ENV"] != "production" or db.engine.dialect.name != "postgresql":
+        return {"status": "ok"}
+    bypasses = db.session.execute(
+        sa.text(
+            "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS (SELECT 1 FROM pg_tables t "
+            "WHERE t.schemaname = 'public' AND t.tableowner = current_user) "
+            "FROM pg_roles r WHERE r.rolname = current_user"
+        )
+    ).scalar()
+    if bypasses:
+        return {
+            "status": "degraded",
+            "detail": "the database role bypasses row-level security (superuser, BYPASSRLS "
+            "or owner): municipalities are kept apart by the code only",
+        }
+    return {"status": "ok"}
 
 
 def _scanner_check() -> dict:

@@ -26,12 +26,11 @@ from datetime import date, timedelta
 
 import click
 import sqlalchemy as sa
-from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from portal import mail
+from portal import mail, municipalities
 from portal.dates import local, today
 from portal.extensions import db
 from portal.models import (
@@ -44,6 +43,7 @@ from portal.models import (
     User,
 )
 from portal.models.bookkeeping import ReminderSent
+from portal.tenancy_cli import for_each_municipality
 from portal.urls import external_url
 
 WAITING = (ReviewState.DRAFT, ReviewState.CLARIFICATION_REQUESTED)
@@ -90,7 +90,7 @@ def _decision_subject(name: str, reference: str):
 
 
 def _signature(submission: Submission) -> str:
-    return f"{submission.committee.name}\n{current_app.config['MUNICIPALITY']}"
+    return f"{submission.committee.name}\n{municipalities.current_name()}"
 
 
 # Events --------------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def attachment_infected(attachment: Attachment, signature: str) -> list[Outbound
         signature_found=signature,
         provider_side=provider_side,
         link=link,
-        signature=_signature(submission) if submission else current_app.config["MUNICIPALITY"],
+        signature=_signature(submission) if submission else municipalities.current_name(),
     )
 
 
@@ -363,6 +363,7 @@ notifications_cli = AppGroup("notifications", help="E-mail notifications to prov
 
 @notifications_cli.command("send-reminders")
 @click.option("--dry-run", is_flag=True, help="Only list what would be sent.")
+@for_each_municipality()
 def send_reminders_command(dry_run: bool) -> None:
     """Send the deadline reminders (7 and 1 days before) and overdue notices due today.
 

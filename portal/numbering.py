@@ -19,7 +19,12 @@ def next_registration_number(committee: Committee, year: int | None = None) -> s
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(
         dialect.insert(RegistrationCounter)
-        .values(committee_id=committee.id, year=year, last_number=0)
+        .values(
+            municipality_id=committee.municipality_id,
+            committee_id=committee.id,
+            year=year,
+            last_number=0,
+        )
         .on_conflict_do_nothing()
     )
     number = db.session.execute(

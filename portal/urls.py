@@ -1,7 +1,8 @@
 """The URLs the portal hands out, each decided in one place.
 
 - :func:`external_url`: every absolute link (mail, feed, API, .docx, CSV) is built on
-  ``PORTAL_BASE_URL``, never on the Host header a request claims.
+  the configured base URL of its municipality's site, never on the Host header a request
+  claims.
 - :func:`safe_redirect_target`: every ``next``/return parameter, read the way a browser
   reads it, is followed only when it stays on this site.
 - :func:`url_with`: this page with other query arguments, carrying only plain query
@@ -16,6 +17,8 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import current_app, request, url_for
 
+from portal import municipalities
+
 # What a browser drops from a URL before reading it (WHATWG URL: tab, LF, CR anywhere,
 # C0 controls and space at the ends).
 _DROPPED = re.compile(r"[\t\n\r]")
@@ -24,9 +27,10 @@ _QUERY_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 
 
 def external_url(endpoint: str, **values) -> str:
-    """The absolute URL of ``endpoint`` on ``PORTAL_BASE_URL`` (in a request or outside)."""
+    """The absolute URL of ``endpoint`` on the current municipality's site (in a request,
+    a job or a command), nationally on ``PORTAL_BASE_URL``."""
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return current_app.config["BASE_URL"].rstrip("/") + path
+    return municipalities.base_url(municipalities.current()) + path
 
 
 def safe_redirect_target(target: str | None, default: str) -> str:
@@ -82,4 +86,4 @@ def this_page() -> str:
     ``?`` that ``request.full_path`` ends in when there is no query, and without the upload
     token of a form post (the address of a form shown again after a post carries it)."""
     args = [(k, v) for k, v in request.args.items(multi=True) if k not in _ONE_POST_ONLY]
-    return request.path + (f"?{urlencode(args)}" if args else "")
+    return request.script_root + request.path + (f"?{urlencode(args)}" if args else "")

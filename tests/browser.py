@@ -60,6 +60,7 @@ def server(app):
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
+    # The tests' municipality by its path prefix (its own host name is the test client's).
+    yield f"http://127.0.0.1:{httpd.server_port}/{app.config['TEST_MUNICIPALITY']}"
     httpd.shutdown()
     thread.join(5)

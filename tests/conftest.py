@@ -4,6 +4,7 @@ migrated once per run and emptied after each test; real services come from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -18,14 +19,16 @@ from flask_migrate import upgrade
 from hypothesis import settings
 from itsdangerous import URLSafeTimedSerializer
 
-from portal import create_app
+from portal import create_app, tenancy
 from portal.extensions import db
+from portal.models import Municipality
 from tests import factories
 
 pytest_plugins = ["tests.fixtures_services", "tests.fixtures_jobs", "tests.browser"]
 
 
 IMMEDIATE = "immediate://"
+HOME = "exempelby"  # the municipality every test runs in unless it says otherwise
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # Fuzzing is reproducible by default (a CI run is judged once); HYPOTHESIS_PROFILE=explore
@@ -105,6 +108,9 @@ def app_config(database_url, tmp_path) -> dict:
         "SMTP_URL": "",
         "SERVER_NAME": "insyn.test",
         "BASE_URL": "http://insyn.test",
+        # The only municipality (made by ``app``): its site is the whole site, whatever the
+        # host name, as in a single-municipality installation.
+        "TEST_MUNICIPALITY": HOME,
         # Jobs run inside the enqueue, at the request's commit, so pages behave as if the
         # work were done in the request. A stand-in for the pages' tests only: the engine,
         # its faults and its timing are tested with real brokers (tests/jobs/).
@@ -121,10 +127,37 @@ def _app(app_config):
     app = create_app(app_config)
     app.test_client_class = FormClient
     with app.app_context():
-        yield app
+        # One municipality per database, shared by the apps of a test that has two (``app``
+        # and ``pg_app`` on the same PostgreSQL database).
+        home = db.session.scalar(sa.select(Municipality).filter_by(slug=HOME))
+        if home is None:
+            home = Municipality(slug=HOME, name=app.config["MUNICIPALITY"])
+            db.session.add(home)
+            db.session.flush()
+        home_id = app.config["TEST_MUNICIPALITY_ID"] = home.id
+        db.session.commit()
+        with tenancy.use(home_id):
+            yield app
         db.session.remove()
         _empty_tables()
         db.engine.dispose()
+
+
+def load_demo(app) -> None:
+    """``demo load`` in a test: two municipalities from then on, so the tests' host name is
+    given to the tests' municipality (the other one is at its path prefix)."""
+    from portal import demo
+
+    demo.load()
+    app.config["MUNICIPALITY_URLS"] = {HOME: "http://insyn.test"}
+
+
+@contextlib.contextmanager
+def thread_context(app):
+    """An app context for a thread the test starts, in the test's municipality (a new
+    thread starts in the national scope, which sees no municipality's rows)."""
+    with app.app_context(), tenancy.use(app.config["TEST_MUNICIPALITY_ID"]):
+        yield
 
 
 def _empty_tables() -> None:
@@ -187,8 +220,10 @@ class FormClient(FlaskClient):
                 args = (f"{args[0]}{separator}upload_token={data['csrf_token']}", *args[1:])
         return super().post(*args, data=data, **kwargs)
 
-    def login(self, user, password: str = factories.PASSWORD):
-        response = self.post("/logga-in", data={"email": user.email, "password": password})
+    def login(self, user, password: str = factories.PASSWORD, *, site: str = ""):
+        """Sign in at ``site`` (a municipality's path prefix, default the only one's)."""
+        data = {"email": user.email, "password": password}
+        response = self.post(f"{site}/logga-in", data=data)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from flask import request
+from flask_migrate import upgrade
 from gunicorn.config import Config as GunicornConfig
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -176,7 +177,7 @@ def test_named_volumes_are_declared_and_used():
     for name, service in SERVICES.items():
         for source, _target, _mode in _volume_mounts(service):
             if source.startswith((".", "/")):
-                assert (ROOT / source).resolve().is_file(), f"{name}: {source} is not in the repo"
+                assert (ROOT / source).resolve().exists(), f"{name}: {source} is not in the repo"
                 assert not source.startswith("/"), f"{name}: absolute host path {source}"
             else:
                 assert source in declared, f"{name}: volume {source} is not declared"
@@ -271,12 +272,20 @@ def test_every_portal_variable_set_is_one_the_app_reads():
 
 def test_the_app_is_configured_for_this_stack():
     assert APP_ENV["PORTAL_ENV"] == "production"
+    # The app connects as a role that cannot bypass row-level security; the owner migrates.
+    assert re.fullmatch(
+        r"postgresql\+psycopg://insyn_app:\$\{POSTGRES_APP_PASSWORD:\?[^}]*\}@db:5432/insyn",
+        APP_ENV["PORTAL_DATABASE_URL"],
+    )
     assert re.fullmatch(
         r"postgresql\+psycopg://insyn:\$\{POSTGRES_PASSWORD:\?[^}]*\}@db:5432/insyn",
-        APP_ENV["PORTAL_DATABASE_URL"],
+        APP_ENV["PORTAL_MIGRATION_DATABASE_URL"],
     )
     db_env = _environment(SERVICES["db"])
     assert db_env["POSTGRES_USER"] == "insyn" and db_env["POSTGRES_DB"] == "insyn"
+    init = (ROOT / "deploy" / "postgres-init" / "10-app-role.sh").read_text()
+    assert "CREATE ROLE insyn_app LOGIN NOSUPERUSER NOBYPASSRLS" in init
+    assert "ALTER DEFAULT PRIVILEGES IN SCHEMA public" in init
 
     bucket = _environment(SERVICES["minio-init"])["INSYN_BUCKET"]
     storage = APP_ENV["PORTAL_STORAGE_URL"]
@@ -491,6 +500,8 @@ def test_wsgi_entry_point_takes_the_client_address_from_the_proxy(monkeypatch, t
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("PORTAL_PROXY_HOPS", APP_ENV["PORTAL_PROXY_HOPS"].split(":-")[1].rstrip("}"))
     application = runpy.run_path(str(DEPLOY / "wsgi.py"))["application"]
+    with application.app_context():
+        upgrade()  # as the entrypoint does before serving
     seen = {}
 
     @application.get("/_compose_test_remote_addr")

@@ -11,6 +11,7 @@ from portal import workflow
 from portal.extensions import db
 from portal.models import AuditEvent, ReviewEvent, Submission, SubmissionKind, User
 from tests import factories
+from tests.conftest import thread_context
 
 
 def _run_together(app, jobs):
@@ -18,7 +19,7 @@ def _run_together(app, jobs):
     barrier = threading.Barrier(len(jobs))
 
     def run(job):
-        with app.app_context():
+        with thread_context(app):
             barrier.wait()
             try:
                 return job()

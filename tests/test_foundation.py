@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
-from portal import create_app, policy
+from portal import create_app, demo, policy
 from portal.extensions import db
 from portal.models import Agreement, Impact, JobFailure, Provider, Role, Submission, User
 from tests.conftest import text_of
@@ -300,6 +300,14 @@ def test_demo_load_twice_gives_the_same_data(app):
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
     assert "reviewer" in first.output and "handlaggare@exempelby.example" in first.output
+    # Provby (at its path prefix: two municipalities) asks Omsorgshuset, which serves both.
+    assert "http://insyn.test/provby/logga-in" in first.output
+    provider = app.test_client()
+    chef = db.session.scalar(sa.select(User).filter_by(email="chef@omsorgshuset.example"))
+    provider.login(chef, demo.PASSWORD, site="/exempelby")
+    here = text_of(provider.get("/exempelby/utforare/"))
+    there = text_of(provider.get("/provby/utforare/"))
+    assert "Socialnämnden" in there and "Provby" not in here
 
     def snapshot():
         return {

@@ -95,8 +95,8 @@ def create(
                 db.session.flush()
         except IntegrityError:
             existing = account_for(email)  # another post was first
-            if existing is None:
-                raise
+            if existing is None:  # an account this municipality cannot see has it
+                raise Refused(_elsewhere(email), "email") from None
     if existing is not None:
         if _created_by_form(existing, form_keys.posted()):
             return existing, False
@@ -126,6 +126,15 @@ def _taken(existing: User) -> str:
         "%(email)s har redan ett konto i Insyn (%(name)s). Sök fram det i listan över användare.",
         email=existing.email,
         name=existing.name or existing.email,
+    )
+
+
+def _elsewhere(email: str) -> str:
+    """An address that is another municipality's staff login: said without naming it."""
+    return _(
+        "%(email)s är redan inloggningsadress för ett annat konto i Insyn och kan inte få "
+        "ett konto till. Använd personens arbetsadress i kommunen eller en annan adress.",
+        email=email,
     )
 
 
@@ -262,7 +271,7 @@ def resend_welcome(actor: User, user: User) -> None:
 
 
 def staff_totp_required() -> bool:
-    setting = db.session.get(Setting, REQUIRE_STAFF_TOTP)
+    setting = Setting.of(REQUIRE_STAFF_TOTP)
     return setting is not None and setting.value == "1"
 
 
@@ -272,7 +281,7 @@ def require_staff_totp(actor: User, required: bool) -> bool:
     Staff without an app are sent to set one up at their next page (see
     :func:`portal.auth.session.enforce_session_rules`)."""
     value = "1" if required else "0"
-    setting = db.session.get(Setting, REQUIRE_STAFF_TOTP, with_for_update=True)
+    setting = Setting.of(REQUIRE_STAFF_TOTP, for_update=True)
     if setting is None:
         try:
             with db.session.begin_nested():
@@ -280,7 +289,7 @@ def require_staff_totp(actor: User, required: bool) -> bool:
                 db.session.add(setting)
                 db.session.flush()
         except IntegrityError:  # a second post of the same form was first
-            setting = db.session.get(Setting, REQUIRE_STAFF_TOTP, with_for_update=True)
+            setting = Setting.of(REQUIRE_STAFF_TOTP, for_update=True)
     if setting.value == value:
         return False
     audit.record(

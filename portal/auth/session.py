@@ -63,7 +63,7 @@ def logout() -> None:
 def totp_required_for(user: User) -> bool:
     if not user.role.is_staff:
         return False
-    setting = db.session.get(Setting, "require_staff_totp")
+    setting = Setting.of("require_staff_totp")
     return setting is not None and setting.value == "1"
 
 

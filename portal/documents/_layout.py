@@ -44,6 +44,7 @@ from docx.text.paragraph import Paragraph
 from flask import current_app
 from flask_babel import force_locale
 
+from portal import municipalities
 from portal.documents._fit import CELL_PADDING, fit_columns, text_twips
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Sender:
     def of(cls, committee) -> Sender:
         config = current_app.config
         return cls(
-            municipality=config["MUNICIPALITY"],
+            municipality=municipalities.current_name(),
             committee=committee.name,
             postal_address=committee.postal_address or "",
             phone=committee.phone or "",

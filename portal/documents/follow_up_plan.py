@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import current_app
-
-from portal import labels
+from portal import labels, municipalities
 from portal.dates import today
 from portal.documents._layout import (
     add_table,
@@ -58,7 +56,7 @@ def feedback(item: FollowUpItem) -> str:
 
 @in_swedish
 def follow_up_plan_docx(plan: FollowUpPlan) -> bytes:
-    municipality = current_app.config["MUNICIPALITY"]
+    municipality = municipalities.current_name()
     committee = plan.committee
     title = f"Uppföljningsplan {plan.year}"
     document = new_document(

@@ -4,9 +4,7 @@ municipality received."""
 
 from __future__ import annotations
 
-from flask import current_app
-
-from portal import labels
+from portal import labels, municipalities
 from portal.dates import local
 from portal.documents._layout import add_facts, add_table, in_swedish, new_document, to_bytes
 from portal.formatting import format_file_size
@@ -30,7 +28,7 @@ def receipt(version: SubmissionVersion) -> bytes:
         raise ValueError("only a submitted version has a receipt")
     submission = version.submission
     provider = submission.provider
-    municipality = current_app.config["MUNICIPALITY"]
+    municipality = municipalities.current_name()
     submitter = version.submitted_by
 
     document = new_document(

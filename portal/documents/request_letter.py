@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from portal import labels
+from portal import labels, municipalities
 from portal.dates import local, today
 from portal.documents._layout import add_table, in_swedish, new_document, to_bytes
 from portal.extensions import db
@@ -29,7 +29,7 @@ KIND_WORDS = {
 def request_letter(info_request: InformationRequest, provider: Provider | None = None) -> bytes:
     """The letter for ``provider`` (or for every recipient, when None) as .docx bytes."""
     config = current_app.config
-    municipality = config["MUNICIPALITY"]
+    municipality = municipalities.current_name()
     committee = info_request.committee
     # The letter's date is the day in Stockholm, not in UTC (they differ before 01/02 a.m.).
     issued = local(info_request.created_at).date() if info_request.created_at else today()

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
-from flask import current_app
 
-from portal import labels
+from portal import labels, municipalities
 from portal.dates import STOCKHOLM, today
 from portal.documents._layout import (
     add_facts,
@@ -272,7 +271,7 @@ def deviation_text(counter: Counter) -> str:
 
 @in_swedish
 def yearly_report_docx(report: YearlyReport) -> bytes:
-    municipality = current_app.config["MUNICIPALITY"]
+    municipality = municipalities.current_name()
     committee = report.committee
     title = f"Årsrapport över strategiska avtal {report.year}"
     document = new_document(

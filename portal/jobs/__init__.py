@@ -15,6 +15,7 @@ from flask import Flask
 from huey import Huey
 from huey.storage import BlackHoleStorage, PriorityRedisStorage, SqliteStorage
 
+from portal import tenancy
 from portal.config import ConfigError
 from portal.extensions import db
 
@@ -63,15 +64,19 @@ def init_app(app: Flask) -> None:
 
 def enqueue_after_commit(task, **kwargs) -> None:
     """Enqueue ``task(**kwargs)`` once the current transaction commits; drop it on rollback.
+    The job runs in the transaction's municipality (``municipality_id``).
 
     Arguments are ids and hashes only: the message is pickled into the broker.
     """
+    kwargs.setdefault("municipality_id", tenancy.scope_of(db.session).municipality_id)
     db.session.info.setdefault(PENDING, []).append((task, kwargs))
 
 
 def enqueue(task, **kwargs) -> bool:
-    """Enqueue now; False (and a warning) when the broker does not answer. The row keeps
-    the work, and the sweep enqueues it once the broker is back."""
+    """Enqueue now, to run in the current municipality (``municipality_id``); False (and a
+    warning) when the broker does not answer. The row keeps the work, and the sweep
+    enqueues it once the broker is back."""
+    kwargs.setdefault("municipality_id", tenancy.current_id())
     try:
         task(**kwargs)
     except Exception as exc:  # any broker failure: redis-py, sqlite3, a closed socket

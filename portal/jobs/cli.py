@@ -8,7 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from portal import municipalities
 from portal.dates import local
+from portal.tenancy_cli import each_scope
 
 jobs_cli = AppGroup("jobs", help="Background jobs: the worker and the queue.")
 
@@ -75,13 +77,26 @@ def failed():
 def _print_failed() -> int:
     from portal.jobs.status import failed_jobs, given_up_mails, masked_address
 
-    jobs, mails = failed_jobs(), given_up_mails()
-    for f in jobs:
-        click.echo(f"job {f.id}: {f.task} {f.arguments} at {_moment(f.failed_at)}: {f.error}")
-    for m in mails:
-        recipient = masked_address(m.recipient)
-        click.echo(f"mail {m.id}: to {recipient}, given up {_moment(m.failed_at)}: {m.last_error}")
-    return len(jobs) + len(mails)
+    count = 0
+    several = len(municipalities.active()) > 1
+    for info in each_scope():
+        here = info.id if info else None  # the national ones (seen everywhere) once
+        where = f" [{info.slug}]" if info and several else ""
+        for f in failed_jobs():
+            if f.municipality_id == here:
+                count += 1
+                click.echo(
+                    f"job {f.id}{where}: {f.task} {f.arguments} at {_moment(f.failed_at)}: "
+                    f"{f.error}"
+                )
+        for m in given_up_mails():
+            count += 1
+            recipient = masked_address(m.recipient)
+            click.echo(
+                f"mail {m.id}{where}: to {recipient}, given up {_moment(m.failed_at)}: "
+                f"{m.last_error}"
+            )
+    return count
 
 
 @jobs_cli.command("run-again")
@@ -93,19 +108,22 @@ def run_again(failure_id, is_mail):
     from portal.jobs import operations
     from portal.models import JobFailure, OutboundMail
 
-    row = db.session.get(OutboundMail if is_mail else JobFailure, failure_id)
-    if row is None:
-        raise click.ClickException(f"no {'mail' if is_mail else 'failed job'} {failure_id}")
-    try:
-        if is_mail:
-            operations.rerun_mail(row, None, via="cli")
-        else:
-            operations.run_again(row, None, via="cli")
-    except operations.Refused as refusal:
-        db.session.rollback()
-        raise click.ClickException(str(refusal.message)) from None
-    db.session.commit()
-    click.echo(f"{'mail' if is_mail else 'job'} {failure_id} enqueued again")
+    for _info in each_scope():  # the row's own scope: where it is seen
+        row = db.session.get(OutboundMail if is_mail else JobFailure, failure_id)
+        if row is None:
+            continue
+        try:
+            if is_mail:
+                operations.rerun_mail(row, None, via="cli")
+            else:
+                operations.run_again(row, None, via="cli")
+        except operations.Refused as refusal:
+            db.session.rollback()
+            raise click.ClickException(str(refusal.message)) from None
+        db.session.commit()
+        click.echo(f"{'mail' if is_mail else 'job'} {failure_id} enqueued again")
+        return
+    raise click.ClickException(f"no {'mail' if is_mail else 'failed job'} {failure_id}")
 
 
 def _value(number) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from portal import attachments, notifications, schedule, search
+from portal import attachments, notifications, schedule, search, tenancy
 from portal.extensions import db
 from portal.jobs import runtime
 from portal.jobs import sweep as sweeping
@@ -61,6 +61,11 @@ def _daily(when: Clock):
     return wrap
 
 
+def _in_each(work: Callable[[], dict]) -> dict:
+    """A daily job's work, done in each municipality; the counts added up."""
+    return sweeping.merged(tenancy.in_each_municipality(db.session, work))
+
+
 @periodic(local_crontab(), minute_period)
 def sweep() -> dict:
     return sweeping.sweep()
@@ -68,19 +73,25 @@ def sweep() -> dict:
 
 @_daily(daily_at())
 def daily_reminders() -> dict:
-    run = notifications.send_reminders()
-    return {"notices": len(run.sent), "mails": len(run.mails)}
+    def remind() -> dict:
+        run = notifications.send_reminders()
+        return {"notices": len(run.sent), "mails": len(run.mails)}
+
+    return _in_each(remind)
 
 
 @_daily(daily_at(5))
 def schedule_requests() -> dict:
-    result = schedule.schedule_recurring()
-    return {
-        "issued": len(result.issued),
-        "not_yet": len(result.not_yet),
-        "ended": len(result.ended),
-        "skipped": len(result.skipped),
-    }
+    def issue() -> dict:
+        result = schedule.schedule_recurring()
+        return {
+            "issued": len(result.issued),
+            "not_yet": len(result.not_yet),
+            "ended": len(result.ended),
+            "skipped": len(result.skipped),
+        }
+
+    return _in_each(issue)
 
 
 @_daily(at(3, 30))
@@ -103,7 +114,7 @@ def nightly_reconcile() -> dict:
 
 @_daily(at(4, 0))
 def nightly_reindex() -> dict:
-    return {"reindexed": search.reindex_all()}
+    return _in_each(lambda: {"reindexed": search.reindex_all()})
 
 
 @_daily(at(4, 30))

@@ -18,6 +18,7 @@ from huey import crontab
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from portal import tenancy
 from portal.extensions import db
 from portal.jobs import huey
 from portal.models import JobFailure, JobSchedule
@@ -70,13 +71,14 @@ def _run(func: Callable, args: tuple, kwargs: dict, *, last_try: bool):
     if _app is None:
         raise RuntimeError("no app: call portal.jobs.init_app first")
     started = time.monotonic()
-    with _app.app_context():
+    municipality_id = kwargs.pop("municipality_id", None)
+    with _app.app_context(), tenancy.use(municipality_id):
         try:
             result = func(*args, **kwargs)
         except Exception as exc:
             db.session.rollback()
             if last_try:
-                record_failure(func.__qualname__, kwargs, exc)
+                record_failure(func.__qualname__, kwargs, exc)  # in its municipality
             raise
         finally:
             db.session.remove()
@@ -154,7 +156,7 @@ def periodic(schedule: Callable[[datetime], bool], period: Callable[[datetime], 
 
         @huey.periodic_task(schedule, priority=PERIODIC, name=name)
         @functools.wraps(func)
-        def task():
+        def task(municipality_id=None):  # national: the body visits each municipality
             return _run(_claimed(func, name, period), (), {}, last_try=True)
 
         task.run_now = _claimed(func, name, period, force=True)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from portal import audit, jobs, mail
+from portal import audit, jobs, mail, tenancy
 from portal.extensions import db
 from portal.jobs import huey, scan
 from portal.jobs.mail import deliver_mail
@@ -21,18 +21,34 @@ BATCH = 2000  # mails enqueued per pass at most
 
 
 def sweep(now: datetime | None = None) -> dict:
-    """Give up on old mails, enqueue the due work whose job was lost, catch up the daily
-    jobs whose minute passed unseen; returns the counts (the run's report)."""
+    """Give up on old mails, enqueue the due work whose job was lost (nationally and in
+    each municipality), catch up the daily jobs whose minute passed unseen; returns the
+    counts (the run's report)."""
     now = now or utcnow()
     empty = broker_empty()
-    report = {
-        "broker_empty": empty,
-        "mails_given_up": give_up_mails(now),
-        "mails_enqueued": enqueue_lost_mails(now, empty),
-        "caught_up": catch_up(now),
-    }
-    report.update(scan.sweep_scans(now, empty))
-    return report
+
+    def owed() -> dict:
+        report = {
+            "mails_given_up": give_up_mails(now),
+            "mails_enqueued": enqueue_lost_mails(now, empty),
+        }
+        report.update(scan.sweep_scans(now, empty))
+        return report
+
+    report = merged(tenancy.in_each_municipality(db.session, owed, national=True))
+    return {"broker_empty": empty, **report, "caught_up": catch_up(now)}
+
+
+def merged(reports: list[dict]) -> dict:
+    """One report of several municipalities': counts added, lists joined, text kept once."""
+    total: dict = {}
+    for report in reports:
+        for key, value in report.items():
+            if key not in total:
+                total[key] = value
+            elif isinstance(value, int | list):
+                total[key] += value
+    return total
 
 
 def broker_empty() -> bool:

@@ -25,6 +25,7 @@ from portal.models.submission import (
     Submission,
     SubmissionVersion,
 )
+from portal.models.tenant import Municipality
 from portal.models.user import Role, Setting, User
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "JobSchedule",
     "InformationRequest",
     "MeasureStatus",
+    "Municipality",
     "OutboundMail",
     "Ownership",
     "Provider",

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.base import UtcDateTime, utcnow
+from portal.models.tenant import TenantOrNationalStrict
 
 
-class AuditEvent(db.Model):
+class AuditEvent(TenantOrNationalStrict, db.Model):
     """Who did what, when, from where. Never updated or deleted."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +26,7 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
-class OutboundMail(db.Model):
+class OutboundMail(TenantOrNationalStrict, db.Model):
     """A mail written in the same transaction as the change it reports, delivered by a job
     after commit. The row is the truth: unsent and due means a job is owed
     (``portal.jobs.sweep``), a lease means one is delivering it now."""

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.base import UtcDateTime, utcnow
+from portal.models.tenant import Tenant
 
 
-class ReminderSent(db.Model):
+class ReminderSent(Tenant, db.Model):
     """A deadline e-mail (``reminder_7``, ``reminder_1``, ``overdue``) for one deadline.
 
     The unique key makes a second run, or two runs at once, skip what was sent;
@@ -32,7 +33,7 @@ class ReminderSent(db.Model):
     )
 
 
-class CreationKey(db.Model):
+class CreationKey(Tenant, db.Model):
     """The key of one "new report" form. A second post of the same form (a double click,
     or a reload) finds the report the first post created instead of creating another."""
 

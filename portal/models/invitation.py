@@ -17,10 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
 from portal.models.organisation import Provider
+from portal.models.tenant import TenantOrNational
 from portal.models.user import Role, User
 
 
-class Invitation(db.Model):
+class Invitation(TenantOrNational, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id"), index=True)
     # Normalised (trimmed, lower case), as accounts' addresses are.
@@ -49,6 +50,9 @@ class Invitation(db.Model):
             "accepted_at IS NULL OR withdrawn_at IS NULL", name="accepted_or_withdrawn"
         ),
     )
+
+    def local_to_municipality(self) -> bool:
+        return self.provider is not None and self.provider.local_to_municipality()
 
     @property
     def pending(self) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.extensions import db
 from portal.models.base import UtcDateTime, utcnow
+from portal.models.tenant import TenantOrNational
 
 
 class JobSchedule(db.Model):
@@ -26,8 +27,9 @@ class JobSchedule(db.Model):
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
-class JobFailure(db.Model):
-    """A job that failed after its last retry, shown to admins with "Kör igen"."""
+class JobFailure(TenantOrNational, db.Model):
+    """A job that failed after its last retry, shown to admins with "Kör igen": those of a
+    municipality's jobs to its admins, those of the periodic (national) jobs to all."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task: Mapped[str] = mapped_column(sa.String(120))
@@ -39,3 +41,6 @@ class JobFailure(db.Model):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     rerun_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job_failure.id"))
+
+    def local_to_municipality(self) -> bool:
+        return True

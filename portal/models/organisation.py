@@ -12,6 +12,7 @@ from stdnum.se import orgnr
 
 from portal.extensions import db
 from portal.models.base import enum_column
+from portal.models.tenant import Tenant, TenantOrNational
 
 
 class Ownership(enum.StrEnum):
@@ -41,30 +42,40 @@ STRATEGIC_VALUE_SEK = Decimal("10000000")
 STRATEGIC_VALUE_HIGH_IMPACT_SEK = Decimal("2000000")
 
 
-class Committee(db.Model):
+class Committee(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
-    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    code: Mapped[str] = mapped_column(sa.String(12))
     # The committee's contact details in the letterhead of its documents (optional).
     postal_address: Mapped[str | None] = mapped_column(sa.String(300))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(254))
 
+    __table_args__ = (
+        sa.UniqueConstraint("municipality_id", "code", name="uq_committee_code"),
+        sa.UniqueConstraint("municipality_id", "name", name="uq_committee_name"),
+    )
+
     def __str__(self) -> str:
         return self.name
 
 
-class ServiceArea(db.Model):
+class ServiceArea(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
     committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"))
     committee: Mapped[Committee] = relationship()
 
+    __table_args__ = (sa.UniqueConstraint("municipality_id", "name", name="uq_service_area_name"),)
+
     def __str__(self) -> str:
         return self.name
 
 
-class Provider(db.Model):
+class Provider(TenantOrNational, db.Model):
+    """A provider organisation: national (one row per organisation number, serving every
+    municipality it has agreements with), or an in-house unit of one municipality."""
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     # In-house units share the municipality's organisation number, so it is not unique.
@@ -76,6 +87,9 @@ class Provider(db.Model):
 
     agreements: Mapped[list[Agreement]] = relationship(back_populates="provider")
 
+    def local_to_municipality(self) -> bool:
+        return self.ownership == Ownership.IN_HOUSE
+
     @validates("org_number")
     def _valid_org_number(self, key: str, value: str) -> str:
         """Store the organisation number as NNNNNN-NNNN after checking its Luhn digit."""
@@ -85,7 +99,7 @@ class Provider(db.Model):
         return self.name
 
 
-class Agreement(db.Model):
+class Agreement(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(sa.String(60))
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("provider.id"), index=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import enum_column
 from portal.models.organisation import Agreement, Committee, ServiceArea
+from portal.models.tenant import Tenant
 
 
 class FollowUpForm(enum.StrEnum):
@@ -21,7 +22,7 @@ class FollowUpForm(enum.StrEnum):
     TARGETED_INSIGHT = "targeted_insight"  # riktad insyn
 
 
-class FollowUpPlan(db.Model):
+class FollowUpPlan(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"))
     year: Mapped[int]
@@ -35,7 +36,7 @@ class FollowUpPlan(db.Model):
     __table_args__ = (sa.UniqueConstraint("committee_id", "year", name="uq_plan_committee_year"),)
 
 
-class FollowUpItem(db.Model):
+class FollowUpItem(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(sa.ForeignKey("follow_up_plan.id"), index=True)
     agreement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agreement.id"))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
 from portal.models.submission import Attachment, Submission, SubmissionVersion
+from portal.models.tenant import Tenant
 
 
 class PublicationState(enum.StrEnum):
@@ -18,7 +19,7 @@ class PublicationState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Publication(db.Model):
+class Publication(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submission.id"), unique=True)
     state: Mapped[PublicationState] = mapped_column(
@@ -55,7 +56,7 @@ class Publication(db.Model):
     )
 
 
-class PublishedDocument(db.Model):
+class PublishedDocument(Tenant, db.Model):
     """An attachment approved for publication; a redacted copy, where given, replaces it."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,7 +84,7 @@ def public_answers(publication: Publication, answers: dict) -> dict:
 sa.Index("ix_publication_updated_at", Publication.updated_at)
 
 
-class PublicationFacet(db.Model):
+class PublicationFacet(Tenant, db.Model):
     """What public search filters, sorts and counts by: one narrow row per publication.
 
     Written only by database triggers (migration 0006_publication_facets) from the
@@ -108,7 +109,13 @@ class PublicationFacet(db.Model):
     ownership: Mapped[str] = mapped_column(sa.String(32))
 
     __table_args__ = (
-        sa.Index("ix_publication_facet_browse", "state", "published_at", "publication_id"),
+        sa.Index(
+            "ix_publication_facet_browse",
+            "municipality_id",
+            "state",
+            "published_at",
+            "publication_id",
+        ),
         sa.Index("ix_publication_facet_provider", "provider_id", "state", "published_at"),
         sa.Index("ix_publication_facet_area", "service_area_id", "state", "published_at"),
         sa.Index("ix_publication_facet_committee", "committee_id", "state", "published_at"),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
 from portal.models.organisation import Agreement, Committee, ServiceArea
+from portal.models.tenant import Tenant
 
 
 class FieldType(enum.StrEnum):
@@ -28,12 +29,12 @@ class SubmissionKind(enum.StrEnum):
     ACTION_PLAN = "action_plan"
 
 
-class InformationRequest(db.Model):
+class InformationRequest(Tenant, db.Model):
     """One dispatched request; each recipient provider answers in its own submission."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"), index=True)
-    registration_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    registration_number: Mapped[str] = mapped_column(sa.String(40))
     title: Mapped[str] = mapped_column(sa.String(300))
     instructions: Mapped[str] = mapped_column(sa.Text, default="")
     kind: Mapped[SubmissionKind] = mapped_column(
@@ -61,10 +62,13 @@ class InformationRequest(db.Model):
         sa.CheckConstraint(
             "NOT recurs_yearly OR agreement_id IS NOT NULL", name="recurring_agreement"
         ),
+        sa.UniqueConstraint(
+            "municipality_id", "registration_number", name="uq_request_registration_number"
+        ),
     )
 
 
-class RequestField(db.Model):
+class RequestField(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("information_request.id"), index=True)
     position: Mapped[int]

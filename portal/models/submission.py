@@ -13,6 +13,7 @@ from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
 from portal.models.organisation import Agreement, Committee, Provider, ServiceArea
 from portal.models.request import InformationRequest, SubmissionKind
+from portal.models.tenant import Tenant
 from portal.models.user import User
 
 
@@ -40,7 +41,7 @@ class ScanStatus(enum.StrEnum):
     INFECTED = "infected"
 
 
-class RegistrationCounter(db.Model):
+class RegistrationCounter(Tenant, db.Model):
     """The last registration number handed out per committee and year."""
 
     committee_id: Mapped[int] = mapped_column(sa.ForeignKey("committee.id"), primary_key=True)
@@ -48,7 +49,7 @@ class RegistrationCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
-class Submission(db.Model):
+class Submission(Tenant, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[SubmissionKind] = mapped_column(enum_column(SubmissionKind))
     state: Mapped[ReviewState] = mapped_column(
@@ -64,7 +65,7 @@ class Submission(db.Model):
     # An action plan answers a deviation report or a finding.
     deviation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submission.id"))
     finding_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finding.id"))
-    registration_number: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    registration_number: Mapped[str | None] = mapped_column(sa.String(40))
     title: Mapped[str] = mapped_column(sa.String(300))
     issued_on: Mapped[date | None]
     deadline: Mapped[date | None]
@@ -96,6 +97,9 @@ class Submission(db.Model):
             "kind <> 'transparency_info' OR request_id IS NOT NULL", name="info_answers_request"
         ),
         sa.Index("ix_submission_queue", "committee_id", "state", "submitted_at"),
+        sa.UniqueConstraint(
+            "municipality_id", "registration_number", name="uq_submission_registration_number"
+        ),
     )
 
     @hybrid_property
@@ -152,7 +156,7 @@ class Submission(db.Model):
         return today > self.deadline + allowed
 
 
-class SubmissionVersion(db.Model):
+class SubmissionVersion(Tenant, db.Model):
     """A version is editable while it is a draft and frozen once submitted."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,7 +189,7 @@ class SubmissionVersion(db.Model):
         return self.submitted_at is not None
 
 
-class Attachment(db.Model):
+class Attachment(Tenant, db.Model):
     """A stored file. The object key derives from its sha256 and scan status, never its name."""
 
     __table_args__ = (
@@ -246,7 +250,7 @@ class Attachment(db.Model):
         return self.scan_status == ScanStatus.INFECTED
 
 
-class ReviewEvent(db.Model):
+class ReviewEvent(Tenant, db.Model):
     """Every state change, comment and decision on a submission."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -263,7 +267,7 @@ class ReviewEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class Finding(db.Model):
+class Finding(Tenant, db.Model):
     """Staff's follow-up result on an agreement (iakttagelse)."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 from portal.models.base import UtcDateTime, enum_column, utcnow
 from portal.models.organisation import Committee, Provider
+from portal.models.tenant import Tenant, TenantOrNational
 
 
 class Role(enum.StrEnum):
@@ -38,7 +39,7 @@ user_committee = sa.Table(
 )
 
 
-class User(UserMixin, db.Model):
+class User(TenantOrNational, UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -65,6 +66,12 @@ class User(UserMixin, db.Model):
         ),
     )
 
+    def local_to_municipality(self) -> bool:
+        """Staff, and the users of an in-house unit, belong to their municipality."""
+        if self.role.is_staff:
+            return True
+        return self.provider is not None and self.provider.local_to_municipality()
+
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.active
@@ -81,8 +88,17 @@ class User(UserMixin, db.Model):
         return self.name or self.email
 
 
-class Setting(db.Model):
-    """Administrator settings, such as requiring two-factor login for staff."""
+class Setting(Tenant, db.Model):
+    """A municipality's administrator settings, such as requiring two-factor login for staff."""
 
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64))
     value: Mapped[str] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.UniqueConstraint("municipality_id", "key", name="uq_setting_key"),)
+
+    @classmethod
+    def of(cls, key: str, *, for_update: bool = False) -> Setting | None:
+        """The current municipality's setting ``key``, if it was ever set."""
+        query = sa.select(cls).where(cls.key == key)
+        return db.session.scalars(query.with_for_update() if for_update else query).first()

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from portal import labels, search
+from portal import labels, municipalities, search
 from portal.caching import API_MAX_AGE, conditional
 from portal.extensions import db
 from portal.models import Committee, Provider, Publication, ServiceArea
@@ -65,7 +65,7 @@ def feed_title(filters: Filters) -> str:
         parts.append(str(filters.year))
     if filters.q:
         parts.append(f"”{filters.q}”")
-    base = _("Insyn %(municipality)s: publicerat", municipality=current_app.config["MUNICIPALITY"])
+    base = _("Insyn %(municipality)s: publicerat", municipality=municipalities.current_name())
     return f"{base} – {', '.join(parts)}" if parts else base
 
 
@@ -97,7 +97,7 @@ def build_feed(filters: Filters) -> bytes:
         href=external_url("public.search_page", **args),
     )
     author = _sub(feed, "author")
-    _sub(author, "name", current_app.config["MUNICIPALITY"])
+    _sub(author, "name", municipalities.current_name())
     _sub(feed, "generator", "Insyn")
 
     for publication in entries:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal import csv_files, labels, search
+from portal import csv_files, labels, municipalities, search
 from portal.caching import cached
 from portal.extensions import db
 from portal.models import (
@@ -28,6 +28,7 @@ from portal.published import comparison as comparing
 from portal.published.answers import NOT_PUBLISHED, UNANSWERED, is_report, public_answers
 from portal.rate_limits import public_search
 from portal.search import Filters, InvalidFilter
+from portal.tenancy_cli import for_each_municipality
 from portal.urls import external_url
 
 # When the accessibility statement was last reviewed against the pages (the law asks for it).
@@ -57,6 +58,11 @@ def _bad_request(invalid: InvalidFilter, template: str = "public/search.html", *
 @bp.get("/")
 @cached
 def index():
+    if g.municipality is None:
+        return render_template(
+            "public/national.html",
+            sites=[(m, municipalities.base_url(m)) for m in municipalities.active()],
+        )
     counts = search.facets(Filters())
     return render_template(
         "public/index.html",
@@ -303,6 +309,7 @@ def open_data():
 
 
 @bp.cli.command("reindex")
+@for_each_municipality()
 def reindex_command() -> None:
     """Recompute the search text of every publication (after changing what is indexed)."""
     import click

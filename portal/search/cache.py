@@ -16,16 +16,19 @@ from typing import TypeVar
 
 from cachetools import TTLCache
 
+from portal import tenancy
+
 T = TypeVar("T")
 
-facet_cache: TTLCache = TTLCache(maxsize=512, ttl=60)
+facet_cache: TTLCache = TTLCache(maxsize=4096, ttl=60)
 _lock = threading.Lock()  # a TTLCache is not safe for threads on its own
 _MISSING = object()
 
 
 def cached(key: Hashable, compute: Callable[[], T], fits: Callable[[T], bool] | None = None) -> T:
-    """The value kept under ``key``, or ``compute()`` kept there when there is none or the
-    one kept does not ``fits``."""
+    """The value kept under ``key`` in the current municipality, or ``compute()`` kept there
+    when there is none or the one kept does not ``fits``."""
+    key = (tenancy.current_id(), key)
     with _lock:
         value = facet_cache.get(key, _MISSING)
     if value is _MISSING or (fits is not None and not fits(value)):

@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import ReviewEvent, ReviewState, Role, Submission
 from tests import factories
 from tests.admin.helpers import answer
-from tests.conftest import text_of
+from tests.conftest import text_of, thread_context
 
 
 def test_two_reviewers_approve_at_once_one_wins_the_other_is_told(pg_app):
@@ -29,7 +29,7 @@ def test_two_reviewers_approve_at_once_one_wins_the_other_is_told(pg_app):
     barrier = threading.Barrier(2)
 
     def press(i):
-        with pg_app.app_context():  # each browser is its own request, as under gunicorn
+        with thread_context(pg_app):  # each browser is its own request, as under gunicorn
             barrier.wait()
             try:
                 return clients[i].post(

@@ -12,6 +12,7 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import AuditEvent, InformationRequest, Submission
 from portal.schedule import next_occurrence, schedule_recurring
+from tests.conftest import thread_context
 
 
 def recurring(w, make, deadline: date | None = None) -> InformationRequest:
@@ -118,7 +119,7 @@ def test_concurrent_runs_issue_once(pg_app, make):
     barrier = threading.Barrier(4)
 
     def run():
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return len(schedule_recurring(issue_on).issued)

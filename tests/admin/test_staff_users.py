@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import AuditEvent, OutboundMail, Role, Setting, User
 from tests import factories
 from tests.browser import AXE_OPTIONS
-from tests.conftest import text_of
+from tests.conftest import text_of, thread_context
 from tests.factories import PASSWORD
 
 LIST = "/handlaggare/anvandare"
@@ -103,7 +103,7 @@ def test_only_administrators_reach_the_pages(w, browser, who):
     db.session.expire_all()
     assert db.session.get(User, target.id).active
     assert db.session.get(User, target.id).role == Role.REVIEWER
-    assert db.session.get(Setting, "require_staff_totp") is None
+    assert Setting.of("require_staff_totp") is None
     if who in ("reviewer_x", "publisher"):
         assert 'href="/handlaggare/anvandare"' not in client.get("/handlaggare/").get_data(
             as_text=True
@@ -236,7 +236,7 @@ def test_a_double_post_at_the_same_moment_makes_one_account(pg_app):
     barrier = threading.Barrier(2)
 
     def post(i):
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return new_account(clients[i], csrf_token=tokens[i])
@@ -402,7 +402,7 @@ def test_two_administrators_removing_each_other_at_once_leave_one(pg_app):
     barrier = threading.Barrier(2)
 
     def press(i):
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return clients[i].post(
@@ -478,7 +478,7 @@ def test_the_rule_requiring_two_factor_login_is_switched_on_the_page(app, w, bro
     assert on.status_code == 303
     assert "Tvåfaktorsinloggning krävs av all personal" in text_of(admin.get(on.location))
     db.session.expire_all()
-    assert db.session.get(Setting, "require_staff_totp").value == "1"
+    assert Setting.of("require_staff_totp").value == "1"
     (event,) = events("setting.update")
     assert event.actor_id == w.admin.id
     assert event.detail == {"key": "require_staff_totp", "changes": ["0", "1"]}
@@ -490,10 +490,10 @@ def test_the_rule_requiring_two_factor_login_is_switched_on_the_page(app, w, bro
     refused = admin.post(f"{LIST}/tvafaktor", data={"krav": "kanske"})
     assert "Välj om tvåfaktorsinloggning ska krävas." in text_of(admin.get(refused.location))
     db.session.expire_all()
-    assert db.session.get(Setting, "require_staff_totp").value == "1"
+    assert Setting.of("require_staff_totp").value == "1"
     admin.post(f"{LIST}/tvafaktor", data={"krav": "nej"})
     db.session.expire_all()
-    assert db.session.get(Setting, "require_staff_totp").value == "0"
+    assert Setting.of("require_staff_totp").value == "0"
     assert len(events("setting.update")) == 2
     assert reviewer.get("/handlaggare/").status_code == 200
 

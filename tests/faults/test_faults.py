@@ -34,7 +34,7 @@ from portal.models import Attachment, ReviewState
 from portal.models.base import utcnow
 from storage import current_store
 from storage.scan import open_scanner
-from tests.conftest import text_of
+from tests.conftest import text_of, thread_context
 from tests.fixtures_services import S3Service
 from tests.pdfs import pdf_bytes
 from tests.provider.conftest import keys, valid_form
@@ -334,7 +334,7 @@ def test_two_reviewers_deciding_differently_at_once(pg_app, decisions):
 
     def press(post):
         client, url, data = post
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return client.post(url, data=data)
@@ -422,7 +422,7 @@ def test_the_same_new_request_form_posted_twice_at_once_on_postgresql(pg_app):
 
     def click(job):
         c, form = job
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return c.post("/handlaggare/begaranden/ny", data=form)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.dates import local
 from portal.extensions import db
 from portal.models import Attachment, ReviewState, Submission, SubmissionVersion
-from tests.conftest import text_of
+from tests.conftest import text_of, thread_context
 from tests.pdfs import pdf_bytes
 from tests.provider.conftest import keys, valid_form
 
@@ -222,7 +222,7 @@ def test_concurrent_double_click_on_postgresql(pg_app, make):
 
     def click(job):
         c, form = job
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             return c.post(url, data=form)
 

@@ -12,7 +12,7 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import ReviewState, Submission, SubmissionKind
 from portal.pii import find_personal_data
-from tests.conftest import text_of
+from tests.conftest import text_of, thread_context
 from tests.pdfs import pdf_bytes
 
 VALID_PNR = "19121212-1212"  # Skatteverket's test number: valid checksum
@@ -234,7 +234,7 @@ def test_concurrent_double_click_on_a_new_report_on_postgresql(pg_app, make):
     barrier = threading.Barrier(2)
 
     def click(c):
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             return c.post("/utforare/avvikelser/ny", data=dict(form))
 

@@ -17,6 +17,7 @@ from portal.dates import today
 from portal.extensions import db
 from portal.models import OutboundMail, ReminderSent, ReviewState, Role, Submission
 from portal.models.base import utcnow
+from tests.conftest import thread_context
 from tests.fixtures_services import free_port
 from tests.provider.conftest import Inbox, commit_and_send, start_smtp, valid_form
 
@@ -336,7 +337,7 @@ def test_two_mail_retry_runs_at_once_send_each_mail_once(slow_smtp, pg_app):
     barrier = threading.Barrier(2)
 
     def run(_i):
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 return mail.deliver()
@@ -365,7 +366,7 @@ def test_two_reminder_runs_at_once_send_each_notice_once(pg_app, smtp_server):
     barrier = threading.Barrier(2)
 
     def run(_i):
-        with pg_app.app_context():
+        with thread_context(pg_app):
             barrier.wait()
             try:
                 reminders = send_reminders()

@@ -27,11 +27,12 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 from lxml import etree
 
-from portal import create_app, demo, search, workflow
+from portal import create_app, search, tenancy, workflow
 from portal.dates import today
 from portal.extensions import db
 from portal.models import (
     FieldType,
+    Municipality,
     Publication,
     RequestField,
     SubmissionKind,
@@ -40,7 +41,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.published.answers import public_answers
 from tests import factories
-from tests.conftest import LOCAL_POSTGRES, _make_database, text_of
+from tests.conftest import LOCAL_POSTGRES, _make_database, load_demo, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -334,7 +335,7 @@ def test_the_api_entry_has_nothing_the_page_does_not_show(client, make, w):
 
 
 def test_the_demo_is_found_by_the_words_of_its_answers(app, client):
-    demo.load()
+    load_demo(app)
     publications = db.session.scalars(sa.select(Publication).order_by(Publication.id)).all()
     assert len(publications) >= 3
     for publication in publications:
@@ -421,29 +422,40 @@ def test_the_migration_pins_the_version_newest_when_published(scratch_url, app_c
     app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": scratch_url})
     with app.app_context():
         upgrade()
-        w = factories.world()
-        published, expected = _history(w)
-        assert _pins() == published
-        db.session.commit()  # nothing of the session's stays open during the migration
+        home = Municipality(slug="exempelby", name=app.config["MUNICIPALITY"])
+        db.session.add(home)
+        db.session.commit()
+        with tenancy.use(home):
+            w = factories.world()
+            published, expected = _history(w)
+            assert _pins() == published
+            db.session.commit()  # nothing of the session's stays open during the migration
 
         downgrade(revision="0010_invitations")
         columns = {c["name"] for c in sa.inspect(db.engine).get_columns("publication")}
         assert "version_id" not in columns
-        upgrade()
+        upgrade()  # the data comes back as one municipality's (0016_tenancy)
         db.session.expire_all()
-
-        assert _pins() == expected
-        with db.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                # Foreign keys are back on, and the search triggers and facets survived.
-                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        plan_publication = db.session.get(Publication, min(expected))
-        assert search.search(search.Filters(q="Enhetschefen")).items == [plan_publication]
-        assert search.count(search.Filters(provider=w.org_a.id)) == len(expected)
-        newer = factories.publication(w, answers={1: "Vattengympa"}, title="Efter migreringen")
-        assert search.search(search.Filters(q="Vattengympa")).items == [newer]
-        # Run again, it finds nothing to fill.
-        assert migration().pin(db.session.connection()) == 0
-        db.session.rollback()
+        (home,) = db.session.scalars(sa.select(Municipality)).all()
+        db.session.commit()
+        with tenancy.use(home):
+            _check_pinned_after_upgrade(w, expected)
         db.session.remove()
         db.engine.dispose()
+
+
+def _check_pinned_after_upgrade(w, expected) -> None:
+    """What the re-upgraded database shows: the pins, the search index and facets."""
+    assert _pins() == expected
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Foreign keys are back on, and the search triggers and facets survived.
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    plan_publication = db.session.get(Publication, min(expected))
+    assert search.search(search.Filters(q="Enhetschefen")).items == [plan_publication]
+    assert search.count(search.Filters(provider=w.org_a.id)) == len(expected)
+    newer = factories.publication(w, answers={1: "Vattengympa"}, title="Efter migreringen")
+    assert search.search(search.Filters(q="Vattengympa")).items == [newer]
+    # Run again, it finds nothing to fill.
+    assert migration().pin(db.session.connection()) == 0
+    db.session.rollback()

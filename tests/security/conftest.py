@@ -129,6 +129,7 @@ def _side(w, make, org, committee, area, reviewer, label: str) -> dict:
         "mail_id": given_up.id,
         "submission_id": submitted.id,
         "slug": "godkann",
+        "municipality": "exempelby",
         "number": 1,
         "request_id": shown.request_id,
         "provider_id": org.id,

@@ -19,6 +19,7 @@ from tests.security.conftest import ROLES, changed, client_for, fingerprint, url
 # accepted for processing: any answer but a refusal, a login redirect or a server error).
 TABLE: dict[str, str | tuple[str, str]] = {
     "GET /": "200 200 200 200 200 200",
+    "GET /<municipality>": "308 308 308 308 308 308",
     "GET /api/v1/": "200 200 200 200 200 200",
     "GET /api/v1/committees": "200 200 200 200 200 200",
     "GET /api/v1/comparisons": "200 200 200 200 200 200",

@@ -35,7 +35,7 @@ from portal import csv_files, demo
 from portal.extensions import db
 from portal.models import Committee, FieldType, Provider, RequestField, ServiceArea, User
 from tests.admin.helpers import make_docx
-from tests.conftest import FormClient
+from tests.conftest import FormClient, load_demo
 from tests.pdfs import pdf_bytes
 
 STAFF_ROLES = {
@@ -73,7 +73,7 @@ class ServerLikeClient(FormClient):
 @pytest.fixture
 def demo_site(app, make):
     """The demo municipality, and one published answer of it with a PDF and a Word file."""
-    demo.load()
+    load_demo(app)
     committee = db.session.scalar(sa.select(Committee).filter_by(code="VON"))
     area = db.session.scalar(sa.select(ServiceArea).filter_by(name="Hemtjänst"))
     provider = db.session.scalar(sa.select(Provider).filter_by(org_number="556677-8899"))

@@ -17,12 +17,14 @@ from flask import request
 from portal import create_app
 from portal.attachments import UploadError, accept_upload, send_attachment
 from portal.extensions import csrf, db
-from portal.models import Attachment
+from portal.models import Attachment, Municipality
 from storage import takes_files
 
 app = create_app(json.loads(os.environ["INSYN_TEST_CONFIG"]))
 with app.app_context():
     db.create_all()
+    db.session.add(Municipality(slug="exempelby", name="Exempelby kommun"))  # the only one
+    db.session.commit()
 
 
 @csrf.exempt
