@@ -204,6 +204,8 @@ def requests_schedule(on, dry_run):
 
 def init_app(app: Flask) -> None:
     from portal.notifications import notifications_cli
+    from portal.operator_cli import tenants_cli
 
-    for group in (users_cli, demo_cli, mail_cli, storage_cli, requests_cli, notifications_cli):
+    groups = (users_cli, demo_cli, mail_cli, storage_cli, requests_cli, notifications_cli)
+    for group in (*groups, tenants_cli):
         app.cli.add_command(group)

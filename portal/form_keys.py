@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 
-from flask import request
+from flask import has_request_context, request
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
@@ -23,7 +23,10 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def posted() -> str | None:
-    """The key the posted form carries, or None when it carries no well-formed one."""
+    """The key the posted form carries, or None when it carries no well-formed one (or
+    there is no form: a command)."""
+    if not has_request_context():
+        return None
     key = request.form.get(FIELD, "")
     return key if _KEY.fullmatch(key) else None
 

@@ -204,6 +204,9 @@ AUDIT_ACTION = {
     AuditAction.PROVIDER_UPDATE: _l("Utförare ändrad"),
     AuditAction.AGREEMENT_CREATE: _l("Avtal tillagt"),
     AuditAction.AGREEMENT_UPDATE: _l("Avtal ändrat"),
+    AuditAction.MUNICIPALITY_CREATE: _l("Kommun tillagd"),
+    AuditAction.MUNICIPALITY_DEACTIVATE: _l("Kommun avaktiverad"),
+    AuditAction.MUNICIPALITY_ADMIN_ADD: _l("Kommunens administratör tillagd"),
 }
 _REQUEST = _l("Begäran")
 _PLAN = _l("Uppföljningsplan")

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from portal.extensions import db
 from portal.models.tenant import Municipality, Tenant, TenantOrNational, TenantOrNationalStrict
 
 SCOPE_KEY = "insyn.scope"
@@ -64,9 +66,20 @@ def current_id() -> int | None:
     return _current.get().municipality_id
 
 
+class ScopeChangeInTransaction(RuntimeError):
+    """The scope was changed while the session's transaction had begun in another one."""
+
+
 def enter(municipality_id: int | None) -> Token:
-    """Make ``municipality_id``'s scope current; :func:`leave` with the token ends it."""
-    return _current.set(Scope(municipality_id))
+    """Make ``municipality_id``'s scope current; :func:`leave` with the token ends it.
+    The session's open transaction, if any, must be in the same scope (a transaction
+    keeps the scope it began with): commit or roll back first."""
+    scope = Scope(municipality_id)
+    if has_app_context():
+        begun = db.session().info.get(SCOPE_KEY)
+        if begun is not None and begun != scope:
+            raise ScopeChangeInTransaction(f"a transaction of {begun} is open")
+    return _current.set(scope)
 
 
 def leave(token: Token) -> None:
@@ -86,6 +99,14 @@ def use(municipality: Municipality | int | None) -> Iterator[Scope]:
         yield _current.get()
     finally:
         leave(token)
+
+
+@contextlib.contextmanager
+def switch(municipality: Municipality | int | None) -> Iterator[Scope]:
+    """Commit the session's work, then work in ``municipality``'s scope (see :func:`use`)."""
+    db.session.commit()
+    with use(municipality) as scope:
+        yield scope
 
 
 def each_municipality(session: Session) -> list[Municipality]:

@@ -30,8 +30,7 @@ def each_scope() -> Iterator[municipalities.MunicipalityInfo | None]:
     """The national scope, then each active municipality's, each entered in turn (for an
     operator's command that looks at everything)."""
     for info in [None, *municipalities.active()]:
-        db.session.commit()
-        with tenancy.use(info.id if info else None):
+        with tenancy.switch(info.id if info else None):
             yield info
             db.session.commit()
 
@@ -48,10 +47,9 @@ def for_each_municipality(national: bool = False):
         def run(slug, **kwargs):
             targets = ([None] if national and slug is None else []) + chosen(slug)
             for info in targets:
-                db.session.commit()
                 if len(targets) > 1:
                     click.echo(f"== {info.name if info else 'nationellt'}")
-                with tenancy.use(info.id if info else None):
+                with tenancy.switch(info.id if info else None):
                     command(**kwargs)
                     db.session.commit()
 
@@ -70,8 +68,7 @@ def in_one_municipality(command):
         served = chosen(slug)
         if len(served) != 1:
             raise click.ClickException("name the municipality: --municipality SLUG")
-        db.session.commit()
-        with tenancy.use(served[0].id):
+        with tenancy.switch(served[0].id):
             result = command(**kwargs)
             db.session.commit()
         return result

@@ -68,7 +68,7 @@ def _codes(committees: Iterable[Committee]) -> list[str]:
 
 
 def create(
-    actor: User,
+    actor: User | None,
     *,
     email: str,
     name: str,
@@ -155,14 +155,14 @@ def _created_by_form(user: User, form_key: str | None) -> bool:
     return event is not None and (event.detail or {}).get("form") == form_key
 
 
-def _mail_welcome(user: User, actor: User) -> None:
+def _mail_welcome(user: User, actor: User | None) -> None:
     names = [c.name for c in sorted(user.committees, key=lambda c: c.name)]
     mail.queue(
         user.email,
         _l("Ditt konto i Insyn"),
         "staff_welcome",
         user=user,
-        inviter=actor.name or actor.email,
+        inviter=(actor.name or actor.email) if actor else _l("Driften av Insyn"),
         role=labels.name(labels.STAFF_ROLE, user.role),
         committees=", ".join(names) if user.role != Role.ADMIN else "",
         two_factor=totp_required_for(user),

@@ -97,3 +97,6 @@ class AuditAction(enum.StrEnum):
     PROVIDER_UPDATE = "provider.update"
     AGREEMENT_CREATE = "agreement.create"
     AGREEMENT_UPDATE = "agreement.update"
+    MUNICIPALITY_CREATE = "municipality.create"
+    MUNICIPALITY_DEACTIVATE = "municipality.deactivate"
+    MUNICIPALITY_ADMIN_ADD = "municipality.admin_add"

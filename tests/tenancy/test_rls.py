@@ -170,7 +170,7 @@ def test_the_app_serves_as_the_restricted_role_and_readyz_tells_a_bypassing_one(
             client = served.test_client()
             ready = client.get("/readyz").get_json()["checks"]["database"]
             assert ready["status"] == expected, ready
-            page = client.get("/sok")  # the tests' municipality, read through RLS
+            page = client.get("/exempelby/sok")  # the tests' municipality, through RLS
             assert page.status_code == 200
             assert "Redovisning" not in page.get_data(as_text=True)  # nothing published
             db.session.remove()
