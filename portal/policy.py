@@ -18,6 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
+from portal import tenancy
 from portal.auth.session import session_expired
 from portal.extensions import db
 from portal.models import (
@@ -99,6 +100,9 @@ def can(user, action: Action, obj=None) -> bool:
     """May ``user`` do ``action`` to ``obj`` (or in general, when ``obj`` is None)?"""
     if user is None or not user.is_authenticated or not user.active:
         return False
+    staff_edit = action == Action.REVIEW and not user.role.is_provider
+    if staff_edit and isinstance(obj, Provider) and not _changed_here(obj):
+        return False
     if user.role == Role.ADMIN:
         return action != Action.ANSWER and (obj is None or _staff_may_see(obj))
     if action == Action.ADMINISTER:
@@ -119,6 +123,14 @@ def can(user, action: Action, obj=None) -> bool:
             return True
         return action == Action.VIEW and not isinstance(obj, User)
     return committee_id in user.committee_ids
+
+
+def _changed_here(provider: Provider) -> bool:
+    """A national organisation registered with other municipalities too is kept by its own
+    administrators: staff change its details only while it is theirs alone."""
+    if provider.id is None or provider.municipality_id is not None:
+        return True
+    return provider.registrations() <= {tenancy.current_id()}
 
 
 def shown_to_staff(submission: Submission) -> bool:

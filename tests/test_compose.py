@@ -18,6 +18,9 @@ from flask_migrate import upgrade
 from gunicorn.config import Config as GunicornConfig
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal.extensions import db
+from portal.models import Municipality
+
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEPLOY = ROOT / "deploy"
@@ -502,6 +505,8 @@ def test_wsgi_entry_point_takes_the_client_address_from_the_proxy(monkeypatch, t
     application = runpy.run_path(str(DEPLOY / "wsgi.py"))["application"]
     with application.app_context():
         upgrade()  # as the entrypoint does before serving
+        db.session.add(Municipality(slug="exempelby", name="Exempelby kommun"))
+        db.session.commit()
     seen = {}
 
     @application.get("/_compose_test_remote_addr")

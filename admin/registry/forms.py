@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from admin.fields import AmountField, record_id, valid_org_number
 from admin.scoping import committee_choices, my_service_areas
-from portal import labels
+from portal import labels, tenancy
 from portal.extensions import db
 from portal.models import Agreement, Impact, Ownership, Provider, Route, ServiceArea
 from portal.policy import Action
@@ -174,7 +174,11 @@ class AgreementForm(FlaskForm):
             form.strategic_override.data = override
         form.provider_id.choices = labels.select(
             (p.id, f"{p.name} ({p.org_number})")
-            for p in db.session.scalars(sa.select(Provider).order_by(Provider.name))
+            for p in db.session.scalars(
+                sa.select(Provider)
+                .where(Provider.registered_with(tenancy.current_id()))
+                .order_by(Provider.name)
+            )
         )
         form.committee_id.choices = committee_choices(Action.REVIEW)
         form.service_area_id.choices = labels.select(

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from admin.registry.records import save
-from portal import policy
+from portal import audit, policy
 from portal.extensions import db
 from portal.models import (
     Agreement,
@@ -114,7 +114,20 @@ def save_provider(
     description: str,
 ) -> Provider:
     """Create or change a provider. Organisation numbers are not unique: in-house units
-    share the municipality's."""
+    share the municipality's. A new organisation that is already in Insyn (another
+    municipality's, with the same organisation number) is registered with this one instead:
+    one organisation, one set of accounts, whichever municipalities it serves."""
+    if provider.id is None and ownership != Ownership.IN_HOUSE:
+        known = db.session.scalar(
+            sa.select(Provider)
+            .where(Provider.org_number == org_number, Provider.municipality_id.is_(None))
+            .order_by(Provider.id)
+            .limit(1)
+        )
+        if known is not None:
+            known.register_here()
+            audit.record(AuditAction.PROVIDER_CREATE, known, registered=True, org_number=org_number)
+            return known
     provider.name, provider.org_number, provider.ownership = name, org_number, ownership
     provider.email, provider.website, provider.description = email, website, description
     save(provider, AuditAction.PROVIDER_UPDATE if provider.id else AuditAction.PROVIDER_CREATE)

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from admin.lists import arg, choice_arg, int_arg, search
 from admin.scoping import in_my_committees
-from portal import labels, policy
+from portal import labels, policy, tenancy
 from portal.dates import today
 from portal.extensions import db
 from portal.models import (
@@ -94,7 +94,10 @@ def providers(f: dict):
     )
     select = (
         sa.select(Provider, agreements.label("agreements"))
-        .where(search(f["q"], Provider.name, Provider.org_number))
+        .where(
+            Provider.registered_with(tenancy.current_id()),
+            search(f["q"], Provider.name, Provider.org_number),
+        )
         .order_by(Provider.name, Provider.id)
     )
     if f["ownership"]:

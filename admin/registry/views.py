@@ -36,16 +36,17 @@ def strategic_rule() -> str:
     )
 
 
-def _saved(form, save, *args) -> bool:
+def _saved(form, save, *args):
     """Run the operation ``save`` with the form's values in one transaction; a taken
-    name or number is shown on its field. True when it was saved."""
+    name or number is shown on its field. The saved object, or None when refused."""
+    saved = None
     with committed(flash_refusal=False) as done:
-        save(*args, **form.values())
+        saved = save(*args, **form.values())
     if isinstance(done.refusal, operations.Taken):
         form[done.refusal.field].errors.append(str(done.refusal.message))
     elif done.refusal is not None:
         flash(str(done.refusal.message), "error")
-    return bool(done)
+    return saved if done else None
 
 
 # --- committees ---------------------------------------------------------------------------
@@ -159,9 +160,9 @@ def provider_form(provider_id: int | None = None):
         policy.require(Action.REVIEW)
         provider = Provider(ownership=Ownership.PRIVATE)
     form = ProviderForm(obj=provider)
-    if form.validate_on_submit() and _saved(form, operations.save_provider, provider):
+    if form.validate_on_submit() and (saved := _saved(form, operations.save_provider, provider)):
         flash(_("Utföraren är sparad."), "success")
-        return redirect(url_for("admin.provider", provider_id=provider.id))
+        return redirect(url_for("admin.provider", provider_id=saved.id))
     return render_template(
         "admin/form.html",
         form=form,

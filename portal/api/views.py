@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
-from portal import csv_files, search
+from portal import csv_files, search, tenancy
 from portal.api import bp, serialize
 from portal.api.openapi import document as openapi_document
 from portal.caching import API_MAX_AGE, conditional
@@ -167,7 +167,7 @@ def publication(publication_id: int):
 def _provider_query():
     area = search.parse_int(request.args, "service_area")
     ownership = search.parse_choice(request.args, "ownership", Ownership)
-    conditions = []
+    conditions = [Provider.registered_with(tenancy.current_id())]
     if area is not None:
         conditions.append(Provider.agreements.any(Agreement.service_area_id == area))
     if ownership is not None:

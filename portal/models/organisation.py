@@ -7,9 +7,10 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 from stdnum.se import orgnr
 
+from portal import tenancy
 from portal.extensions import db
 from portal.models.base import enum_column
 from portal.models.tenant import Tenant, TenantOrNational
@@ -72,6 +73,19 @@ class ServiceArea(Tenant, db.Model):
         return self.name
 
 
+# The municipalities a national organisation is registered with: where it was entered in
+# the registry, and where it has agreements. Its lists there show it; staff elsewhere do not
+# see it in theirs, and may change its details only while it is registered with theirs alone.
+provider_municipality = sa.Table(
+    "provider_municipality",
+    db.metadata,
+    sa.Column("provider_id", sa.ForeignKey("provider.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "municipality_id", sa.ForeignKey("municipality.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+
 class Provider(TenantOrNational, db.Model):
     """A provider organisation: national (one row per organisation number, serving every
     municipality it has agreements with), or an in-house unit of one municipality."""
@@ -89,6 +103,33 @@ class Provider(TenantOrNational, db.Model):
 
     def local_to_municipality(self) -> bool:
         return self.ownership == Ownership.IN_HOUSE
+
+    @classmethod
+    def registered_with(cls, municipality_id: int | None) -> sa.ColumnElement[bool]:
+        """The organisations of ``municipality_id``'s lists: its own in-house units and the
+        national organisations registered with it."""
+        return sa.or_(
+            cls.municipality_id == municipality_id,
+            cls.id.in_(
+                sa.select(provider_municipality.c.provider_id).where(
+                    provider_municipality.c.municipality_id == municipality_id
+                )
+            ),
+        )
+
+    def register_here(self) -> None:
+        """Register this organisation with the current municipality (once)."""
+        register(db.session(), self.id, tenancy.current_id())
+
+    def registrations(self) -> set[int]:
+        """The municipalities this organisation is registered with."""
+        return set(
+            db.session.scalars(
+                sa.select(provider_municipality.c.municipality_id).where(
+                    provider_municipality.c.provider_id == self.id
+                )
+            )
+        )
 
     @validates("org_number")
     def _valid_org_number(self, key: str, value: str) -> str:
@@ -143,3 +184,34 @@ class Agreement(Tenant, db.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.provider.name}"
+
+
+def register(session: Session, provider_id: int, municipality_id: int | None) -> None:
+    """Register an organisation with a municipality, once."""
+    if municipality_id is None:
+        return
+    connection = session.connection()
+    pair = (
+        provider_municipality.c.provider_id == provider_id,
+        provider_municipality.c.municipality_id == municipality_id,
+    )
+    if connection.execute(sa.select(provider_municipality).where(*pair)).first() is None:
+        connection.execute(
+            provider_municipality.insert().values(
+                provider_id=provider_id, municipality_id=municipality_id
+            )
+        )
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _register_providers(session, flush_context) -> None:
+    """A national organisation entered, or given an agreement, in a municipality is
+    registered with it."""
+    municipality_id = tenancy.scope_of(session).municipality_id
+    providers = {
+        obj.id if isinstance(obj, Provider) else obj.provider_id
+        for obj in session.new
+        if isinstance(obj, Provider | Agreement)
+    }
+    for provider_id in sorted(providers - {None}):
+        register(session, provider_id, municipality_id)

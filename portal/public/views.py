@@ -10,7 +10,7 @@ from flask import abort, current_app, g, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
-from portal import csv_files, labels, municipalities, search
+from portal import csv_files, labels, municipalities, search, tenancy
 from portal.caching import cached
 from portal.extensions import db
 from portal.models import (
@@ -169,6 +169,7 @@ def providers():
         ), 400
     query = (
         sa.select(Provider)
+        .where(Provider.registered_with(tenancy.current_id()))
         .order_by(Provider.name)
         .options(joinedload(Provider.agreements).joinedload(Agreement.service_area))
     )

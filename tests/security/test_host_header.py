@@ -188,7 +188,7 @@ def test_production_answers_only_for_its_configured_hosts(app_config):
 
 
 @pytest.fixture
-def trusted_app(app_config):
+def trusted_app(app, app_config):  # ``app`` makes the tests' municipality
     from portal import create_app
 
     app_config["TRUSTED_HOSTS"] = ["insyn.test"]
@@ -219,7 +219,7 @@ def test_trusted_hosts_refuse_other_names(trusted_app, headers, status):
 
 
 @pytest.fixture
-def proxied_app(app_config):
+def proxied_app(app, app_config):  # ``app`` makes the tests' municipality
     from portal import create_app
 
     app_config.update(TRUSTED_HOSTS=["insyn.test"], PROXY_HOPS=1, RATELIMIT_ENABLED=True)

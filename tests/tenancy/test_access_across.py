@@ -329,16 +329,15 @@ def test_forms_of_a_that_name_bs_rows_make_nothing_that_points_into_b(site):
     assert not changed(before, fingerprint(site.other))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="docs/tenancy-plan.md §5 (not built yet): staff may edit a national organisation "
-    "only while it serves their municipality alone",
-)
 def test_a_cannot_rename_an_organisation_that_serves_b_alone(site):
+    """A national organisation is kept by the municipalities it is registered with: staff of
+    A neither see its edit page nor change it with a post."""
     admin = site.client(A_BASE, site.a["users"]["admin"].email)
     url = f"{A_BASE}/handlaggare/utforare/{site.b['org_a']}/andra"
-    page = admin.get(url).get_data(as_text=True)
-    admin.post(url, data=filled_form(page, {"name": "Omdöpt i Exempelby"}))
+    assert admin.get(url).status_code == 404
+    own = f"{A_BASE}/handlaggare/utforare/{site.a['org_a']}/andra"
+    form = filled_form(admin.get(own).get_data(as_text=True), {"name": "Omdöpt i Exempelby"})
+    assert admin.post(url, data=form).status_code == 404
     db.session.commit()
     with tenancy.use(site.other):
         name = db.session.get(Provider, site.b["org_a"]).name

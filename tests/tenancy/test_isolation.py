@@ -27,7 +27,7 @@ from portal.tenancy import CrossTenantWrite
 from tests import factories
 from tests.pdfs import pdf_bytes
 
-NATIONAL_TABLES = {"municipality", "job_schedule", "alembic_version"}
+NATIONAL_TABLES = {"municipality", "job_schedule", "alembic_version", "provider_municipality"}
 # Tables without their own column: each row follows a parent of one municipality.
 FOLLOWS_PARENT = {"user_committee"}
 

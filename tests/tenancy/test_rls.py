@@ -66,14 +66,15 @@ def app_role(pg_app):
 
 
 def _tenant_tables(conn) -> list[str]:
-    """Every table with a municipality_id column."""
+    """Every table with a municipality_id column, but the national registrations of
+    provider organisations (which municipalities each one serves)."""
     rows = conn.execute(
         sa.text(
             "SELECT table_name FROM information_schema.columns "
             "WHERE table_schema = 'public' AND column_name = 'municipality_id'"
         )
     )
-    return sorted(rows.scalars())
+    return sorted(set(rows.scalars()) - {"provider_municipality"})
 
 
 def _counts(conn, table: str) -> dict:
