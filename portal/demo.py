@@ -177,7 +177,7 @@ def load() -> list[tuple[str, str, str]]:
     Two municipalities: Exempelby with the whole scenario, and Provby, whose request to
     Omsorgshuset (which serves both) waits for an answer."""
     home = _municipality(HOME_SLUG, current_app.config["MUNICIPALITY"])
-    second = _municipality(SECOND_SLUG, "Provby kommun")
+    second = _municipality(SECOND_SLUG, "Provby kommun", email="insyn@provby.example")
     municipalities.forget()
     with tenancy.use(home):
         logins = [(HOME_SLUG, role, email) for role, email in _load_municipality()]
@@ -186,10 +186,10 @@ def load() -> list[tuple[str, str, str]]:
     return logins
 
 
-def _municipality(slug: str, name: str) -> int:
+def _municipality(slug: str, name: str, **contact: str) -> int:
     found = db.session.scalar(sa.select(Municipality.id).filter_by(slug=slug))
     if found is None:
-        municipality = Municipality(slug=slug, name=name)
+        municipality = Municipality(slug=slug, name=name, **contact)
         db.session.add(municipality)
         db.session.flush()
         found = municipality.id

@@ -24,8 +24,11 @@ class Refused(Exception):
         self.message = message
 
 
-def create_municipality(*, slug: str, name: str, via: str, reserved: frozenset[str]) -> int:
-    """A new, active municipality (its site at its slug until it gets a host name)."""
+def create_municipality(
+    *, slug: str, name: str, via: str, reserved: frozenset[str], **contact: str | None
+) -> int:
+    """A new, active municipality (its site at its slug until it gets a host name), with
+    the contact details its pages show (``email``, ``phone``, ``website``)."""
     slug, name = slug.strip().lower(), name.strip()
     if not SLUG.fullmatch(slug) or slug in reserved:
         raise Refused(_("%(slug)s kan inte vara en kommuns kortnamn.", slug=slug))
@@ -37,7 +40,7 @@ def create_municipality(*, slug: str, name: str, via: str, reserved: frozenset[s
     if taken:
         raise Refused(_("Det finns redan en kommun med det namnet eller kortnamnet."))
     with tenancy.switch(None):
-        municipality = Municipality(slug=slug, name=name)
+        municipality = Municipality(slug=slug, name=name, **contact)
         db.session.add(municipality)
         db.session.flush()
         audit.record(AuditAction.MUNICIPALITY_CREATE, municipality, slug=slug, name=name, via=via)

@@ -35,11 +35,20 @@ def list_command():
 @tenants_cli.command("create")
 @click.option("--slug", required=True, help="Short name in addresses, e.g. nacka.")
 @click.option("--name", required=True, help="E.g. 'Nacka kommun'.")
-def create_command(slug, name):
+@click.option("--email", help="Contact address shown on its pages.")
+@click.option("--phone", help="Telephone number shown on its pages.")
+@click.option("--website", help="The municipality's own website, linked from its pages.")
+def create_command(slug, name, email, phone, website):
     """Add a municipality (audited)."""
     try:
         operator.create_municipality(
-            slug=slug, name=name, via=_via(), reserved=reserved_segments(current_app.url_map)
+            slug=slug,
+            name=name,
+            via=_via(),
+            reserved=reserved_segments(current_app.url_map),
+            email=email,
+            phone=phone,
+            website=website,
         )
     except operator.Refused as refusal:
         raise click.ClickException(refusal.message) from None

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from portal import municipalities, tenancy
 from portal.extensions import db
 from portal.models import AuditAction, AuditEvent, Municipality, OutboundMail, Role, User
+from tests.conftest import text_of
 
 
 def run(app, *args):
@@ -25,7 +26,9 @@ def events(municipality_id: int | None) -> list[tuple[str, dict]]:
 
 
 def test_create_add_an_admin_and_deactivate_each_audited(app):
-    created = run(app, "create", "--slug", "nacka", "--name", "Nacka kommun")
+    created = run(
+        app, "create", "--slug", "nacka", "--name", "Nacka kommun", "--phone", "08-718 80 00"
+    )
     assert created.exit_code == 0, created.output
     assert "http://insyn.test/nacka/" in created.output
     nacka = db.session.scalar(sa.select(Municipality.id).filter_by(slug="nacka"))
@@ -50,7 +53,8 @@ def test_create_add_an_admin_and_deactivate_each_audited(app):
     assert [a for a, _d in events(None)][-1] == AuditAction.MUNICIPALITY_ADMIN_ADD
     assert [a for a, _d in events(nacka)][-1] == AuditAction.MUNICIPALITY_ADMIN_ADD
 
-    assert app.test_client().get("http://insyn.test/nacka/").status_code == 200
+    start = app.test_client().get("http://insyn.test/nacka/")
+    assert start.status_code == 200 and "Kontakt: 08-718 80 00" in text_of(start)
     assert run(app, "deactivate", "--municipality", "nacka").exit_code == 0
     assert app.test_client().get("http://insyn.test/nacka/").status_code == 404
     assert [a for a, _d in events(None)][-1] == AuditAction.MUNICIPALITY_DEACTIVATE
