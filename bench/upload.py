@@ -12,8 +12,9 @@ environment. The broker is Redis at 127.0.0.1:6379 db 15 under a queue name of t
 bench's own (emptied afterwards), or an SQLite file with ``--jobs-url sqlite``. Then, in
 one run:
 
-* request: the file as multipart/form-data to the app (spool + sha256, type check,
-  S3Store put under ``quarantine/``, row commit, scan job enqueued; a file over
+* request: the file as multipart/form-data to the app (spool + sha256, each 8 MiB part
+  sent on to ``quarantine/<upload id>`` while the rest arrives, type check, the
+  multipart upload completed, row commit, scan job enqueued; a file over
   ``PORTAL_SCAN_INLINE_MAX_MB`` does not wait for its verdict) vs. ``put_object`` of the
   same file with the same part size;
 * verdict: from the response until the row is ``clean`` (the database polled every
@@ -220,15 +221,17 @@ def upload_through_app(port: int, path: Path) -> tuple[float, dict]:
 
 def wait_for_verdict(
     database: Path, attachment_id: int, client: Minio, bucket: str, sha256: str, limit: float
-) -> tuple[float, float, float]:
+) -> tuple[float, float, float, str]:
     """From now: seconds until the row is clean, until ``clean/<sha256>`` exists, and until
-    the quarantined copy is gone (each polled every 100 ms)."""
+    the quarantined copy (the row's ``quarantine_key``, else ``quarantine/<sha256>``) is
+    gone (each polled every 100 ms); and that key."""
     started = time.perf_counter()
     verdict = released = None
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
         while verdict is None:
-            (status,) = connection.execute(
-                "SELECT scan_status FROM attachment WHERE id = ?", (attachment_id,)
+            status, quarantined = connection.execute(
+                "SELECT scan_status, quarantine_key FROM attachment WHERE id = ?",
+                (attachment_id,),
             ).fetchone()
             if status.lower() == "clean":
                 verdict = time.perf_counter() - started
@@ -238,12 +241,13 @@ def wait_for_verdict(
                 sys.exit(f"no verdict within {limit:.0f} s")
             else:
                 time.sleep(POLL)
+    quarantined = quarantined or f"quarantine/{sha256}"
     while True:
         now = time.perf_counter() - started
         if released is None and exists(client, bucket, f"clean/{sha256}"):
             released = now
-        if released is not None and not exists(client, bucket, f"quarantine/{sha256}"):
-            return verdict, released, now
+        if released is not None and not exists(client, bucket, quarantined):
+            return verdict, released, now, quarantined
         if now > limit:
             sys.exit(f"not released within {limit:.0f} s")
         time.sleep(POLL)
@@ -286,8 +290,11 @@ def direct_put(client: Minio, bucket: str, path: Path, name: str, parallel: int)
 
 
 def timings(log: Path) -> str:
-    """The app's own account of the upload (storage's log line in gunicorn.log)."""
-    lines = [line for line in log.read_text(errors="replace").splitlines() if "stored in" in line]
+    """The app's own account of the upload (storage's log line in gunicorn.log): how long
+    the request waited for the store once the body was in."""
+    lines = [
+        line for line in log.read_text(errors="replace").splitlines() if "bytes) stored" in line
+    ]
     return f"app log: {lines[-1]}" if lines else "app log: no timing line"
 
 
@@ -372,7 +379,7 @@ def main() -> None:
             reset_peak(pid)
         app_up, result = upload_through_app(port, data)
         answered_with = result["status"]
-        verdict, released, unquarantined = wait_for_verdict(
+        verdict, released, unquarantined, quarantined = wait_for_verdict(
             database, result["id"], client, bucket, result["sha256"], limit=1800
         )
         web_peak = memory(web_pid)["VmHWM"]
@@ -418,7 +425,8 @@ def main() -> None:
         )
         print(
             f"{'request':10} {app_up:8.1f} {direct_up:11.1f} {direct_up / app_up:6.2f} "
-            f"{mib / app_up:10.0f} {web_peak:10.0f} MiB   (answered {answered_with})"
+            f"{mib / app_up:10.0f} {web_peak:10.0f} MiB   (answered {answered_with}; "
+            f"waited under {quarantined})"
         )
         print(
             f"{'download':10} {app_down:8.1f} {direct_down:11.1f} {direct_down / app_down:6.2f} "

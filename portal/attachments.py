@@ -13,7 +13,11 @@ after a day) but never a row without its object.
 
 An upload answers before its verdict: the row is committed ``pending_scan`` and the scan
 job is enqueued at the commit; a page that wants to show the verdict at once waits a
-little with :func:`await_verdicts`.
+little with :func:`await_verdicts`. Until then its bytes are under its upload's own key
+(``quarantine_key``, an upload sent to S3 while it arrived) or ``quarantine/<sha256>``
+(:func:`quarantined_key`). The scan job works per content: it scans one quarantined copy
+for all pending rows of the content and deletes the quarantined keys of every row it
+decides.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ __all__ = [
     "accept_upload",
     "await_verdicts",
     "open_file",
+    "quarantined_key",
     "reconcile",
     "refusal",
     "rescan",
@@ -96,6 +101,7 @@ def accept_upload(file: FileStorage, *, uploader: User | None, slot: str = "") -
         size=stored.size,
         content_type=stored.content_type,
         display_name=stored.display_name,
+        quarantine_key=stored.quarantine_key,
         scan_status=ScanStatus(stored.placement.value),
         uploaded_by_id=uploader.id if uploader is not None else None,
         created_at=now,
@@ -159,6 +165,12 @@ def refusal(attachment: Attachment) -> UploadInfected | None:
         .limit(1)
     )
     return UploadInfected((found or {}).get("signature", ""))
+
+
+def quarantined_key(row) -> str:
+    """Where the bytes of ``row`` (an :class:`Attachment` or a result row with ``sha256``
+    and ``quarantine_key``) wait for their scan (:meth:`Attachment.quarantined`)."""
+    return Attachment.quarantined(row.sha256, row.quarantine_key)
 
 
 # --- the scan of one content --------------------------------------------------------------
@@ -241,8 +253,9 @@ def _scan(sha256: str) -> Verdict:
     scanner, store = current_scanner(), current_store()
     if scanner is None:
         return _postpone(sha256, token, "scanning is off (PORTAL_CLAMD_URL is not set)")
+    held = _held_keys(sha256, token)
     try:
-        result, source = scan_stored(scanner, store, sha256, tick=_Renewal(sha256, token))
+        result, source = scan_stored(scanner, store, sha256, held, tick=_Renewal(sha256, token))
     except ObjectNotFound:
         log.error("scan: no stored object for %s", sha256)
         return _postpone(sha256, token, "the stored file is missing", missing=True)
@@ -258,6 +271,17 @@ def _scan(sha256: str) -> Verdict:
     if result.clean:
         return _release(sha256, token, source)
     return _remove_infected(sha256, token, source, result.signature)
+
+
+def _held_keys(sha256: str, token: str) -> list[str]:
+    """The quarantined keys of the rows this run leased (one per upload with a key of its
+    own; legacy rows share ``quarantine/<sha256>``): any of them holds the content."""
+    rows = db.session.execute(
+        sa.select(Attachment.sha256, Attachment.quarantine_key).where(
+            Attachment.sha256 == sha256, Attachment.scan_claim == token
+        )
+    )
+    return sorted({quarantined_key(row) for row in rows})
 
 
 def _scanned_clean_before(sha256: str) -> bool:
@@ -326,12 +350,13 @@ def _decide(sha256: str, token: str, status: ScanStatus) -> list[Attachment]:
 
 def _release(sha256: str, token: str, source: str) -> Verdict:
     """Clean: the rows are committed clean first (downloads read the quarantined copy
-    until it is copied), then the object goes to ``clean/``. A run killed in between
-    leaves that to the sweep (:func:`finish_releases`)."""
+    until it is copied), then the object scanned goes to ``clean/`` and every quarantined
+    key of the rows decided is deleted. A run killed in between leaves that to the sweep
+    (:func:`finish_releases`)."""
     rows = _decide(sha256, token, ScanStatus.CLEAN)
     db.session.commit()
     try:
-        release(current_store(), sha256, source)
+        release(current_store(), sha256, source, [quarantined_key(row) for row in rows])
     except StoreError as exc:
         log.warning(
             "scan: %s is clean but still in quarantine (%s); the sweep moves it", sha256, exc
@@ -342,7 +367,8 @@ def _release(sha256: str, token: str, source: str) -> Verdict:
 def _remove_infected(sha256: str, token: str, source: str, signature: str) -> Verdict:
     """Infected: the rows stay as the record of what was removed, each audited once; whoever
     uploaded a file is told by mail unless they were still on the page (the verdict came
-    within ``SCAN_INLINE_SECONDS``); then the object is deleted."""
+    within ``SCAN_INLINE_SECONDS``); then the object scanned and every quarantined key of
+    the rows decided are deleted."""
     rows = _decide(sha256, token, ScanStatus.INFECTED)
     inline = timedelta(seconds=current_app.config["SCAN_INLINE_SECONDS"])
     mails = []
@@ -360,11 +386,13 @@ def _remove_infected(sha256: str, token: str, source: str, signature: str) -> Ve
         if row.scanned_at - row.created_at > inline:
             mails += notifications.attachment_infected(row, signature)
     db.session.commit()
-    if source.startswith(QUARANTINE_PREFIX) or not _still_referenced(source):
-        try:
-            current_store().delete(source)
-        except StoreError as exc:
-            log.warning("scan: could not remove infected %s (%s); the sweep does", source, exc)
+    store = current_store()
+    for key in sorted({source, *(quarantined_key(row) for row in rows)}):
+        if key.startswith(QUARANTINE_PREFIX) or not _still_referenced(key):
+            try:
+                store.delete(key)
+            except StoreError as exc:
+                log.warning("scan: could not remove infected %s (%s); the sweep does", key, exc)
     return Verdict("infected", [row.id for row in rows], signature, [m.id for m in mails])
 
 
@@ -425,25 +453,33 @@ def lost_scans(now: datetime, *, lost_after: timedelta, broker_empty: bool) -> l
 
 
 def finish_releases() -> int:
-    """Quarantined objects whose content has a verdict and no pending row: copy a clean one
-    to ``clean/`` and remove it (a scan run killed between its commit and the copy), remove
-    an infected one. Objects with no row at all are reconcile's. Returns the count."""
+    """Quarantined objects whose rows all have a verdict: copy a clean one to ``clean/`` and
+    remove it (a scan run killed between its commit and the copy), remove an infected one.
+    Objects no row refers to (by ``quarantine_key``, or legacy ``quarantine/<sha256>``) are
+    reconcile's. Returns the count."""
     store = current_store()
-    held = {info.key.removeprefix(QUARANTINE_PREFIX) for info in store.list(QUARANTINE_PREFIX)}
+    held = {info.key for info in store.list(QUARANTINE_PREFIX)}
     if not held:
         return 0
-    statuses: dict[str, set[ScanStatus]] = {}
-    for sha256, status in db.session.execute(
-        sa.select(Attachment.sha256, Attachment.scan_status)
-        .where(Attachment.sha256.in_(held))
+    names = {key.removeprefix(QUARANTINE_PREFIX) for key in held}
+    owners: dict[str, tuple[str, set[ScanStatus]]] = {}  # key: (sha256, its rows' statuses)
+    for row in db.session.execute(
+        sa.select(Attachment.sha256, Attachment.quarantine_key, Attachment.scan_status)
+        .where(
+            sa.or_(
+                Attachment.quarantine_key.in_(held),
+                Attachment.quarantine_key.is_(None) & Attachment.sha256.in_(names),
+            )
+        )
         .distinct()
     ):
-        statuses.setdefault(sha256, set()).add(status)
+        key = quarantined_key(row)
+        if key in held:
+            owners.setdefault(key, (row.sha256, set()))[1].add(row.scan_status)
     finished = 0
-    for sha256, found in sorted(statuses.items()):
+    for key, (sha256, found) in sorted(owners.items()):
         if PENDING in found:
             continue
-        key = QUARANTINE_PREFIX + sha256
         try:
             if found <= {ScanStatus.INFECTED}:
                 store.delete(key)
@@ -477,7 +513,7 @@ def unavailable(attachment: Attachment) -> tuple[int, str] | None:
 def _fallback(attachment: Attachment) -> str | None:
     """Where a clean row's bytes are while its release is not finished."""
     if attachment.scan_status is ScanStatus.CLEAN:
-        return QUARANTINE_PREFIX + attachment.sha256
+        return quarantined_key(attachment)
     return None
 
 
@@ -601,11 +637,11 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     objects = stored_objects(store)
     referenced: set[str] = set()
     missing: dict[str, int] = {}
-    for row_id, sha256, status in _rows_of_every_municipality():
-        keys = _keys_of(sha256, status)
+    for row in _rows_of_every_municipality():
+        keys = _keys_of(row)
         present = next((key for key in keys if key in objects), None)
         if present is None:
-            missing.setdefault(keys[0], row_id)
+            missing.setdefault(keys[0], row.id)
         else:
             referenced.add(present)
 
@@ -635,44 +671,45 @@ def reconcile(*, delete: bool = False, min_age: timedelta = timedelta(days=1)) -
     return report
 
 
-def _rows_of_every_municipality() -> list[tuple[int, str, ScanStatus]]:
-    """(id, sha256, status) of every attachment row not found infected, in every
-    municipality: the object store is the installation's, one copy per content."""
+def _rows_of_every_municipality() -> list:
+    """(id, sha256, quarantine_key, scan_status) of every attachment row not found
+    infected, in every municipality: the object store is the installation's, one copy per
+    content."""
 
     def rows() -> list:
         return db.session.execute(
-            sa.select(Attachment.id, Attachment.sha256, Attachment.scan_status).where(
-                Attachment.scan_status != ScanStatus.INFECTED
-            )
+            sa.select(
+                Attachment.id, Attachment.sha256, Attachment.quarantine_key, Attachment.scan_status
+            ).where(Attachment.scan_status != ScanStatus.INFECTED)
         ).all()
 
     return [row for found in tenancy.in_each_municipality(db.session, rows) for row in found]
 
 
-def _keys_of(sha256: str, status: ScanStatus) -> tuple[str, ...]:
-    """Where a row's bytes may be, first choice first: a pending row's under ``quarantine/``
-    or (content stored clean before) ``clean/``; a clean row's under ``clean/`` or, until
-    its release is finished, ``quarantine/``."""
-    clean, held = CLEAN_PREFIX + sha256, QUARANTINE_PREFIX + sha256
+def _keys_of(row) -> tuple[str, ...]:
+    """Where a row's bytes may be, first choice first: a pending row's under its quarantined
+    key or (content stored clean before) ``clean/``; a clean row's under ``clean/`` or,
+    until its release is finished, its quarantined key."""
+    clean, held = CLEAN_PREFIX + row.sha256, quarantined_key(row)
     return {
         ScanStatus.PENDING_SCAN: (held, clean),
         ScanStatus.CLEAN: (clean, held),
-    }.get(status, (clean,))
+    }.get(row.scan_status, (clean,))
 
 
 def _still_referenced(key: str) -> bool:
     """Whether a row may still need ``key`` (kept rather than deleted when unsure)."""
-    prefix, sha256 = key.split("/", 1)
-    status = (
-        [ScanStatus.PENDING_SCAN, ScanStatus.CLEAN]
-        if prefix + "/" == QUARANTINE_PREFIX
-        else [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED, ScanStatus.PENDING_SCAN]
-    )
-    query = (
-        sa.select(Attachment.id)
-        .where(Attachment.sha256 == sha256, Attachment.scan_status.in_(status))
-        .limit(1)
-    )
+    prefix, name = key.split("/", 1)
+    if prefix + "/" == QUARANTINE_PREFIX:
+        status = [ScanStatus.PENDING_SCAN, ScanStatus.CLEAN]
+        refers = sa.or_(
+            Attachment.quarantine_key == key,
+            Attachment.quarantine_key.is_(None) & (Attachment.sha256 == name),
+        )
+    else:
+        status = [ScanStatus.CLEAN, ScanStatus.NOT_SCANNED, ScanStatus.PENDING_SCAN]
+        refers = Attachment.sha256 == name
+    query = sa.select(Attachment.id).where(refers, Attachment.scan_status.in_(status)).limit(1)
     if db.session.execute(query).first() is not None:  # the current municipality's first
         return True
     found = tenancy.in_each_municipality(db.session, lambda: db.session.execute(query).first())

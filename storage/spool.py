@@ -5,14 +5,24 @@ under 500 KB in memory and the rest in the system temp folder) with a file in
 ``UPLOAD_TMP`` that computes sha256 and size on the fly and refuses to grow
 past ``MAX_UPLOAD_BYTES``. The upload pipeline then never reads the file
 just to hash it.
+
+A file part of a request allowed to carry files can also be sent to the object store
+while it arrives (:meth:`SpoolFile.send_parts`, when
+:func:`storage.uploads.quarantine_target` names a key): a thread of its own reads each
+completed part back from the spool file and uploads it, one part in flight. Whoever
+takes the file from the request completes or aborts that upload
+(:meth:`SpoolFile.claim_parts`); a file closed unclaimed aborts it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
+import logging
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +32,9 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 
 from storage.sizes import format_size
+from storage.store import PartStore, PartUpload
+
+log = logging.getLogger(__name__)
 
 SPOOL_PREFIX = "upload-"
 
@@ -88,6 +101,105 @@ class SpoolUnavailable(ServiceUnavailable):
         super().__init__(description=self.user_message)
 
 
+class PartSender:
+    """Sends a growing spool file to ``key`` in parts of the store's ``part_size``, from a
+    thread of its own that reads the file through its own descriptor (one part in memory).
+
+    The writer announces what is on disk (:meth:`available`) and when the file is whole
+    (:meth:`finish`). A multipart upload begins once more than one part is on disk; a file
+    that fits in one part is sent by :meth:`complete` in one put. Exactly one of
+    :meth:`complete` and :meth:`abort` ends it.
+    """
+
+    def __init__(self, path: str, store: PartStore, key: str):
+        self.store, self.key = store, key
+        self.part_size = store.part_size
+        self.size = 0  # on disk, announced by the writer
+        self.error: BaseException | None = None  # what stopped the thread, if anything
+        self._fd = os.open(path, os.O_RDONLY)
+        self._changed = threading.Condition()
+        self._finished = self._cancelled = self._ended = False
+        self._sent = 0
+        self._upload: PartUpload | None = None
+        self._thread = threading.Thread(target=self._run, name=f"parts:{key}", daemon=True)
+        self._thread.start()
+
+    def available(self, size: int) -> None:
+        with self._changed:
+            self.size = size
+            self._changed.notify()
+
+    def finish(self, size: int) -> None:
+        """The file is whole (``size`` bytes, all on disk): send the rest."""
+        with self._changed:
+            self.size, self._finished = size, True
+            self._changed.notify()
+
+    def _next(self) -> int:
+        """The length of the next part to send; 0 when there is none left to send here."""
+        with self._changed:
+            while True:
+                waiting = self.size - self._sent
+                if self._cancelled:
+                    return 0
+                if waiting > self.part_size:
+                    return self.part_size
+                if self._finished:
+                    return waiting if self._upload is not None else 0
+                self._changed.wait()
+
+    def _run(self) -> None:
+        try:
+            buffer = bytearray(self.part_size)  # one part in memory, reused for every part
+            while length := self._next():
+                data = memoryview(buffer)[:length]
+                if (read := os.preadv(self._fd, [data], self._sent)) != length:
+                    raise OSError(f"spool file ended at {self._sent + read} bytes")
+                if self._upload is None:
+                    self._upload = self.store.begin_upload(self.key)
+                self._upload.add_part(data)
+                self._sent += length
+        except BaseException as exc:  # noqa: BLE001 - raised again by complete()
+            self.error = exc
+
+    def complete(self) -> None:
+        """Wait for the parts, then make them the object (a small file: put it whole).
+        Raises what stopped the thread (a :class:`~storage.store.StoreError` from the store),
+        and leaves the rest to :meth:`abort`."""
+        self._thread.join()
+        if self._ended:
+            raise RuntimeError(f"the upload of {self.key} has ended")
+        if self.error is not None:
+            raise self.error
+        if self._upload is not None:
+            self._upload.complete()
+        else:
+            with io.FileIO(os.dup(self._fd), "rb") as whole:
+                self.store.put(self.key, whole, self.size)
+        self._end()
+
+    def abort(self) -> None:
+        """Stop sending and discard the parts sent (safe to repeat; errors are logged: the
+        bucket's lifecycle rule and ``storage reconcile --delete`` remove what is left)."""
+        if self._ended:
+            return
+        with self._changed:
+            self._cancelled = True
+            self._changed.notify()
+        self._thread.join()
+        upload, self._upload = self._upload, None
+        self._end()
+        if upload is not None:
+            try:
+                upload.abort()
+            except Exception as exc:  # noqa: BLE001 - nothing the user can do about it
+                log.warning("could not abort the upload of %s: %s", self.key, exc)
+
+    def _end(self) -> None:
+        self._ended = True
+        os.close(self._fd)
+
+
 class SpoolFile:
     """A temporary file in ``directory`` that hashes and counts what is appended to it.
 
@@ -95,6 +207,8 @@ class SpoolFile:
     long as it was written front to back (which Werkzeug does); otherwise
     ``sha256`` is None and the pipeline hashes the file itself.
     """
+
+    _parts: PartSender | None = None
 
     def __init__(self, directory: str | os.PathLike, limit: int | None):
         Path(directory).mkdir(parents=True, exist_ok=True)
@@ -114,18 +228,40 @@ class SpoolFile:
     def write(self, data: bytes) -> int:
         if self._appending and self._file.tell() != self.size:
             self._appending = False
+            self._drop_parts()  # the parts sent may not be the file any more
         if self.limit is not None and self.size + len(data) > self.limit:
             self.close()
             raise FileTooLarge(self.limit)
         try:
             written = self._file.write(data)
+            if self._appending:
+                self._hash.update(data)
+            self.size = max(self.size, self._file.tell())
+            if self._parts is not None and self.size - self._parts.size > self._parts.part_size:
+                self._file.flush()  # a part is complete: on disk, for the sending thread
+                self._parts.available(self.size)
         except OSError as exc:  # the spool disk is full (or failing): keep nothing of it
             self._discard()
             raise SpoolUnavailable() from exc
-        if self._appending:
-            self._hash.update(data)
-        self.size = max(self.size, self._file.tell())
         return written
+
+    def send_parts(self, store: PartStore, key: str) -> None:
+        """Send the file to ``key`` in ``store`` while it is written (see :class:`PartSender`)."""
+        self._parts = PartSender(self.name, store, key)
+
+    def claim_parts(self) -> PartSender | None:
+        """The file is whole: its :class:`PartSender` (None if it has none), told so and now
+        the caller's to complete or abort."""
+        parts, self._parts = self._parts, None
+        if parts is not None:
+            self._file.flush()
+            parts.finish(self.size)
+        return parts
+
+    def _drop_parts(self) -> None:
+        parts, self._parts = self._parts, None
+        if parts is not None:
+            parts.abort()
 
     def read(self, size: int = -1) -> bytes:
         return self._file.read(size)
@@ -159,10 +295,13 @@ class SpoolFile:
         return self._file.closed
 
     def close(self) -> None:
+        """Delete the file; an upload in parts not claimed is aborted."""
+        self._drop_parts()
         self._file.close()
 
     def _discard(self) -> None:
         """Close and delete the file even when its buffer can no longer be written."""
+        self._drop_parts()
         with contextlib.suppress(OSError):
             self._file.close()
         Path(self.name).unlink(missing_ok=True)
@@ -253,7 +392,23 @@ class SpoolingRequest(Request):
         self, total_content_length, content_type, filename=None, content_length=None
     ):
         config = current_app.config
-        return _BodyPart(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
+        part = _BodyPart(config["UPLOAD_TMP"], config["MAX_UPLOAD_BYTES"])
+        self.__dict__.setdefault("_spooled", []).append(part)
+        if filename and self.files_allowed:
+            from storage.uploads import quarantine_target  # that module imports this one
+
+            if target := quarantine_target():
+                part.send_parts(*target)
+        return part
+
+    def close(self) -> None:
+        """Close the request's files, also those a failed parse never listed (each aborts an
+        upload in parts not claimed)."""
+        try:
+            super().close()
+        finally:
+            for part in self.__dict__.get("_spooled", ()):
+                part.close()
 
     def _load_form_data(self) -> None:
         try:

@@ -154,6 +154,35 @@ class Store(Protocol):
         """Raise :class:`StoreUnavailable` unless the store answers and is writable."""
 
 
+class PartUpload(Protocol):
+    """An object written part by part as its bytes arrive (an S3 multipart upload).
+
+    Nothing is readable under ``key`` until :meth:`complete`; :meth:`abort` discards the
+    parts sent. Every part but the last is at least 5 MiB.
+    """
+
+    key: str
+
+    def add_part(self, data: bytes | memoryview) -> None:
+        """Send the next part (``data`` is only read during the call)."""
+
+    def complete(self) -> None:
+        """Make the parts sent the object under ``key``."""
+
+    def abort(self) -> None:
+        """Discard the parts sent; nothing is stored."""
+
+
+@runtime_checkable
+class PartStore(Protocol):
+    """A store that takes an object in parts while it is still arriving."""
+
+    part_size: int
+
+    def begin_upload(self, key: str, content_type: str = "application/octet-stream") -> PartUpload:
+        """Begin writing ``key`` in parts of ``part_size`` bytes (the last one shorter)."""
+
+
 def open_store(url: str, *, create_bucket: bool = False) -> Store:
     """Open the store described by ``url``.
 

@@ -1,11 +1,15 @@
 """The file side of an upload: spool, type sniffing, quarantine; and of its scan and release.
 
-Order of an upload: spool (hashed and size-limited while the request is read) → type
-sniffing (a refused type is refused here, in the request) → the object under
-``quarantine/<sha256>``, unless the same content is already under ``clean/`` (one copy
-per content). The virus scan comes later, in a job: :func:`scan_stored` streams the stored
-object to clamd, :func:`release` moves a clean one to ``clean/``, :func:`remove` deletes an
-infected one.
+Order of an upload: spool (hashed and size-limited while the request is read; with
+scanning on and a store that takes parts, such as S3, each part is also sent on to
+``quarantine/<upload id>`` while the rest arrives) → type sniffing (a refused type is
+refused here, in the request, and its upload aborted) → the object under a key of the
+upload's own (the parts completed) or, for a file not sent in parts,
+``quarantine/<sha256>``; content already under ``clean/`` (or ``quarantine/<sha256>``)
+is not stored again. The virus scan comes later, in a job:
+:func:`scan_stored` streams a quarantined object to clamd, :func:`release` copies a clean
+one to ``clean/<sha256>`` and deletes the quarantined copies of the content (one copy
+per content once released).
 
 Nothing here knows the app's rows, jobs, mail or audit: :mod:`portal.attachments` makes
 the attachment row of a :class:`StoredUpload`, runs the scan job and records its verdict.
@@ -17,19 +21,27 @@ import enum
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from storage import current_store
+from storage import current_scanner, current_store
 from storage.names import safe_display_name, with_extension
 from storage.scan import Scanner, ScanResult
 from storage.sniff import TypeRefused, sniff
-from storage.spool import FileTooLarge, SpoolFile, spool_stream
-from storage.store import ObjectInfo, ObjectNotFound, ObjectStream, Store, StoreError
+from storage.spool import FileTooLarge, PartSender, SpoolFile, spool_stream
+from storage.store import (
+    ObjectInfo,
+    ObjectNotFound,
+    ObjectStream,
+    PartStore,
+    Store,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +91,39 @@ class StoredUpload:
     content_type: str
     display_name: str  # the uploaded name, made safe, with the extension of its real type
     placement: Placement
+    # Where the bytes wait for their scan when the upload has a key of its own
+    # (``quarantine/<upload id>``); None: under ``quarantine/<sha256>`` or already clean.
+    quarantine_key: str | None = None
+
+
+def quarantine_target() -> tuple[PartStore, str] | None:
+    """Where a file part of an upload request is sent while it arrives: a key of its own,
+    ``quarantine/<uuid4 hex>``, when scanning is on and the store takes parts; else None
+    (the file is stored from the spool once checked)."""
+    store = current_store()
+    if current_scanner() is None or not isinstance(store, PartStore):
+        return None
+    return store, QUARANTINE_PREFIX + uuid.uuid4().hex
 
 
 def store_upload(file: FileStorage, *, scanning: bool) -> StoredUpload:
     """Take one uploaded file through the pipeline and return what was stored.
 
     With ``scanning`` the bytes go under ``quarantine/`` (to be scanned), else under
-    ``clean/``; content already under ``clean/`` is not stored again. Raises
-    :class:`UploadRefused` (too large, wrong type: nothing is stored) or
-    :class:`UploadUnavailable` (the store failed).
+    ``clean/``; content already under ``clean/`` is not stored again. A file sent in parts
+    while the request was read (see :func:`quarantine_target`) is completed under its own
+    key, or aborted when refused or already stored. Raises :class:`UploadRefused` (too
+    large, wrong type: nothing is stored) or :class:`UploadUnavailable` (the store failed).
     """
     config = current_app.config
     limit = int(config["MAX_UPLOAD_BYTES"])
     spool, own_spool = _spooled(file, config["UPLOAD_TMP"], limit)
+    parts = spool.claim_parts()  # the rest of the file is sent while it is checked
+    key = None
     try:
+        if parts is not None and (not scanning or spool.sha256 is None):
+            parts.abort()  # stored from the spool below instead
+            parts = None
         size, sha256 = spool.size, spool.sha256 or _hash_file(spool.name)
         if size > limit:
             raise UploadRefused(FileTooLarge(limit).user_message, 413, "too_large")
@@ -103,20 +134,44 @@ def store_upload(file: FileStorage, *, scanning: bool) -> StoredUpload:
             raise UploadRefused(refused.message, refused.status, refused.code) from None
         started = time.perf_counter()
         try:
-            _keep(current_store(), spool, sha256, size, kind.mime, scanning=scanning)
+            if parts is not None:
+                key = _keep_parts(current_store(), parts, sha256)
+            else:
+                _keep(current_store(), spool, sha256, size, kind.mime, scanning=scanning)
         except StoreError as exc:
             raise _store_unavailable(exc) from exc
+    except BaseException:
+        if parts is not None:
+            parts.abort()
+        raise
     finally:
         if own_spool:
             spool.close()
-    log.info("upload %s (%d bytes) stored in %.2f s", sha256, size, time.perf_counter() - started)
+    log.info(
+        "upload %s (%d bytes) stored in %.2f s after its checks%s",
+        sha256,
+        size,
+        time.perf_counter() - started,
+        f" (sent while it arrived, as {key})" if key else "",
+    )
     return StoredUpload(
         sha256=sha256,
         size=size,
         content_type=kind.mime,
         display_name=with_extension(name, kind.extension),
         placement=Placement.PENDING_SCAN if scanning else Placement.NOT_SCANNED,
+        quarantine_key=key,
     )
+
+
+def _keep_parts(store: Store, parts: PartSender, sha256: str) -> str | None:
+    """Complete an upload sent in parts under its own key and return the key; abort it, and
+    return None, when the content is already under ``clean/`` or ``quarantine/<sha256>``."""
+    if store.touch(CLEAN_PREFIX + sha256) or store.touch(QUARANTINE_PREFIX + sha256):
+        parts.abort()
+        return None
+    parts.complete()
+    return parts.key
 
 
 def _keep(store: Store, spool: SpoolFile, sha256: str, size: int, mime: str, *, scanning: bool):
@@ -198,31 +253,38 @@ class _Watched:
 
 
 def scan_stored(
-    scanner: Scanner, store: Store, sha256: str, *, tick: Callable[[], None] | None = None
+    scanner: Scanner,
+    store: Store,
+    sha256: str,
+    quarantined: Iterable[str] = (),
+    *,
+    tick: Callable[[], None] | None = None,
 ) -> tuple[ScanResult, str]:
-    """Stream the stored content to clamd: ``quarantine/<sha256>`` if there is one, else
-    ``clean/<sha256>`` (the same content stored clean before). Returns the verdict and the
-    key scanned; :class:`ObjectNotFound` if neither exists, :class:`StoreError` if the store
-    fails. ``tick`` is called before each chunk is read."""
-    for key in (QUARANTINE_PREFIX + sha256, CLEAN_PREFIX + sha256):
+    """Stream the stored content to clamd: the first of the ``quarantined`` keys (by
+    default ``quarantine/<sha256>``) that exists, else ``clean/<sha256>`` (the same content
+    stored clean before). Returns the verdict and the key scanned; :class:`ObjectNotFound`
+    if none exists, :class:`StoreError` if the store fails. ``tick`` is called before each
+    chunk is read."""
+    keys = list(quarantined) or [QUARANTINE_PREFIX + sha256]
+    for key in [*keys, CLEAN_PREFIX + sha256]:
         try:
             stream = store.get(key)
         except ObjectNotFound:
             continue
         with stream:
             return scanner.scan_stream(_Watched(stream, tick) if tick else stream), key
-    raise ObjectNotFound(QUARANTINE_PREFIX + sha256)
+    raise ObjectNotFound(keys[0])
 
 
-def release(store: Store, sha256: str, source: str) -> None:
+def release(store: Store, sha256: str, source: str, quarantined: Iterable[str] = ()) -> None:
     """Make a content found clean available under ``clean/``: copy ``source`` there (unless
-    a copy is there already), then delete the quarantined one. Safe to repeat."""
+    a copy is there already), then delete it and the other ``quarantined`` keys of the
+    same content. Safe to repeat."""
     target = CLEAN_PREFIX + sha256
-    if source == target:
-        return
-    if not store.touch(target):
+    if source != target and not store.touch(target):
         store.copy(source, target)
-    store.delete(source)
+    for key in sorted({source, *quarantined} - {target}):
+        store.delete(key)
 
 
 def stored_objects(store: Store) -> dict[str, ObjectInfo]:

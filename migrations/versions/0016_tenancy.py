@@ -2,7 +2,7 @@
 security on PostgreSQL
 
 Revision ID: 0016_tenancy
-Revises: 0014_jobs
+Revises: 0015_upload_keys
 Create Date: 2026-12-05 19:00:00
 
 A new ``municipality`` table. If the database holds data, it all belongs to one
@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_tenancy"
-down_revision = "0014_jobs"
+down_revision = "0015_upload_keys"
 branch_labels = None
 depends_on = None
 

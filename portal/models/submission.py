@@ -15,6 +15,7 @@ from portal.models.organisation import Agreement, Committee, Provider, ServiceAr
 from portal.models.request import InformationRequest, SubmissionKind
 from portal.models.tenant import Tenant
 from portal.models.user import User
+from storage.uploads import CLEAN_PREFIX, QUARANTINE_PREFIX
 
 
 class ReviewState(enum.StrEnum):
@@ -208,6 +209,9 @@ class Attachment(Tenant, db.Model):
     # The answer this file belongs to: a request field key, or "evidence-N" for a measure.
     slot: Mapped[str] = mapped_column(sa.String(40), default="")
     sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # Where the bytes wait for their scan when the upload had a key of its own
+    # (``quarantine/<upload id>``); NULL: under ``quarantine/<sha256>``.
+    quarantine_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     size: Mapped[int] = mapped_column(sa.BigInteger)
     content_type: Mapped[str] = mapped_column(sa.String(120))
     display_name: Mapped[str] = mapped_column(sa.String(200))
@@ -237,8 +241,17 @@ class Attachment(Tenant, db.Model):
 
     @property
     def storage_key(self) -> str:
-        prefix = "quarantine" if self.scan_status == ScanStatus.PENDING_SCAN else "clean"
-        return f"{prefix}/{self.sha256}"
+        """Where its bytes are: while pending, its upload's own key under ``quarantine/``
+        (``quarantine/<sha256>`` for rows from before per-upload keys); else ``clean/``."""
+        if self.scan_status == ScanStatus.PENDING_SCAN:
+            return self.quarantined(self.sha256, self.quarantine_key)
+        return CLEAN_PREFIX + self.sha256
+
+    @staticmethod
+    def quarantined(sha256: str, quarantine_key: str | None) -> str:
+        """Where bytes wait for their scan: the upload's own key, or ``quarantine/<sha256>``
+        (rows from before per-upload keys, and uploads not sent in parts)."""
+        return quarantine_key or QUARANTINE_PREFIX + sha256
 
     @property
     def released(self) -> bool:

@@ -1,14 +1,16 @@
 """Fault injection through the pages people use: a clear message to the user, nothing lost
 or half-kept, and recovery by itself or with the documented command.
 
-Here: S3 stopped during a multipart upload (``storage reconcile --delete`` aborts what it
+Here: S3 stopped during a multipart upload, sent while the request is read (scanning on)
+or once the file is checked (scanning off) (``storage reconcile --delete`` aborts what it
 left), the database connection dropped between object put and commit (reconcile removes the
 orphan), the spool disk full, clamd stopped or hanging (the answer is saved, the file waits;
 the sweep releases it once clamd answers), two reviewers deciding differently at once, and
 the staff's new-request form posted twice (also at once).
 Elsewhere: the scan job killed and clamd down on a real broker
 (tests/faults/test_scan_faults.py), S3 down before an upload
-(tests/storage/test_uploads.py), SMTP down and ``flask mail retry``
+(tests/storage/test_uploads.py) and S3 failing in the middle of one
+(tests/storage/test_streaming.py), SMTP down and ``flask mail retry``
 (tests/provider/test_notifications.py), two approvals at once
 (tests/admin/test_concurrent_pages.py), the provider's answer and new report posted twice
 (tests/provider/test_answering.py, test_deviation.py)."""
@@ -80,7 +82,16 @@ def on_s3(app_config, s3_url):
     app_config["CLAMD_URL"] = ""
 
 
-def test_s3_stopped_during_a_multipart_upload(on_s3, s3_server, s3_url, app, client, w, asked):
+@pytest.fixture(params=[False, True], ids=["scanning off", "scanning on"])
+def scanning(request, on_s3, app_config):
+    """Scanning on: the file goes to ``quarantine/<upload id>`` while the request is read;
+    off: to ``clean/<sha256>`` once checked (asked before ``app``)."""
+    if request.param:
+        app_config["CLAMD_URL"] = request.getfixturevalue("clamd_url")
+    return request.param
+
+
+def test_s3_stopped_during_a_multipart_upload(scanning, s3_server, s3_url, app, client, w, asked):
     bucket = s3_url.split("/")[-1].split("?")[0]
     s3 = s3_client(s3_server)
     stopped = threading.Event()

@@ -16,6 +16,7 @@ from portal.attachments import (
     UploadError,
     accept_upload,
     await_verdicts,
+    quarantined_key,
     reconcile,
     refusal,
     send_attachment,
@@ -45,7 +46,10 @@ def upload_view():
         "status": attachment.scan_status.value,
         "name": attachment.display_name,
         "content_type": attachment.content_type,
-        "key": attachment.storage_key,
+        # Where the bytes are: a file waiting for its scan is under its quarantined key.
+        "key": quarantined_key(attachment)
+        if attachment.scan_status == "pending_scan"
+        else attachment.storage_key,
     }, 201
 
 

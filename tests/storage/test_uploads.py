@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -52,6 +53,7 @@ def test_clean_pdf_and_docx_are_stored_once_when_uploaded_twice(app, upload, bac
         assert b"".join(stream) == pdf
 
 
+@pytest.mark.parametrize("backend", ["local", "s3"])
 @pytest.mark.parametrize(
     ("make", "name"),
     [
@@ -60,7 +62,7 @@ def test_clean_pdf_and_docx_are_stored_once_when_uploaded_twice(app, upload, bac
         (lambda: with_zip_member(docx_bytes(), "word/media/image1.png", EICAR), "bilder.docx"),
     ],
 )
-def test_infected_files_are_refused_audited_and_not_stored(app, upload, make, name):
+def test_infected_files_are_refused_audited_and_not_stored(app, upload, make, name, backend):
     response = upload(make(), name, slot="bilaga")
     assert response.status_code == 422
     assert response.json["code"] == "infected"
@@ -69,6 +71,10 @@ def test_infected_files_are_refused_audited_and_not_stored(app, upload, make, na
     # The row stays as the record of what was removed; its file is gone.
     row = db.session.get(Attachment, response.json["id"])
     assert row.scan_status is ScanStatus.INFECTED and row.slot == "bilaga"
+    # On S3 it waited under a key of its own (sent while the request was read), now deleted.
+    assert (row.quarantine_key or "").startswith("quarantine/") is (backend == "s3")
+    if backend == "s3":
+        assert current_store().incomplete_uploads() == []
     events = audit_events("attachment.infected")
     assert [e.object_id for e in events] == [row.id]
     assert events[0].detail["signature"].startswith(SIGNATURE)
@@ -174,8 +180,14 @@ def test_clamd_down_quarantines_and_rescan_releases(app, upload, clamd_service, 
     finally:
         clamd_service.start()
     assert first["status"] == second["status"] == infected["status"] == "pending_scan"
-    assert first["key"] == f"quarantine/{first['sha256']}"
-    assert len(stored_keys()) == 2
+    if backend == "s3":
+        # Sent to S3 while the request was read: each upload waits under a key of its own.
+        keys = [first["key"], second["key"], infected["key"]]
+        assert all(re.fullmatch(r"quarantine/[0-9a-f]{32}", key) for key in keys), keys
+        assert stored_keys() == sorted(keys)
+    else:
+        assert first["key"] == second["key"] == f"quarantine/{first['sha256']}"
+        assert len(stored_keys()) == 2
     # Nobody gets a quarantined file.
     assert client.get(f"/_test/files/{first['id']}").status_code == 409
 
