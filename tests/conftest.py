@@ -90,6 +90,20 @@ def postgres_url(database_url, tmp_path_factory):
     drop()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_url(request, tmp_path_factory, database_url):
+    """A database of its own for a migration test, on both engines: an SQLite file, and on
+    PostgreSQL the suite's server or, in an SQLite run, the local one (migrated to head;
+    a missing server is an error, not a skip)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('scratch') / 'm.sqlite'}"
+        return
+    server = database_url if database_url.startswith("postgresql") else LOCAL_POSTGRES
+    url, drop = _make_database(tmp_path_factory, server)
+    yield url
+    drop()
+
+
 @pytest.fixture
 def pg_app(postgres_url, app_config):
     """The app on PostgreSQL, for concurrency tests."""

@@ -41,7 +41,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.published.answers import public_answers
 from tests import factories
-from tests.conftest import LOCAL_POSTGRES, _make_database, load_demo, text_of
+from tests.conftest import load_demo, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
@@ -403,19 +403,6 @@ def _pins() -> dict[int, int]:
             sa.select(Publication.id, SubmissionVersion.number).join(Publication.version)
         ).all()
     )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_url(request, tmp_path_factory, database_url):
-    """A database of its own, migrated down and up, on both engines: PostgreSQL is the
-    suite's server, or the local one in an SQLite run (missing: an error, not a skip)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('m11') / 'm.sqlite'}"
-        return
-    server = database_url if database_url.startswith("postgresql") else LOCAL_POSTGRES
-    url, drop = _make_database(tmp_path_factory, server)
-    yield url
-    drop()
 
 
 def test_the_migration_pins_the_version_newest_when_published(scratch_url, app_config):

@@ -8,28 +8,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from portal import create_app, tenancy
 from portal.extensions import db
 from portal.models import AuditEvent, Committee, Municipality, Provider, Setting, Submission, User
-from tests.conftest import LOCAL_POSTGRES, _make_database
 
 BEFORE = "0014_jobs"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def scratch_url(request, tmp_path_factory, database_url):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('m16') / 'm.sqlite'}"
-        return
-    server = database_url if database_url.startswith("postgresql") else LOCAL_POSTGRES
-    url, drop = _make_database(tmp_path_factory, server)
-    yield url
-    drop()
 
 
 def _filler(column: sa.Column):

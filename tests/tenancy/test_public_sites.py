@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from portal import municipalities, tenancy
+from portal import tenancy
 from portal.extensions import db
-from portal.models import Municipality
 from tests import factories
 from tests.browser import AXE_OPTIONS
 from tests.conftest import text_of
@@ -37,15 +36,6 @@ def published(app, other):
             made[word] = factories.publication(w, answers={1: word}, title=f"Om {word}").id
             db.session.commit()
     return made
-
-
-@pytest.fixture
-def other(app) -> Municipality:
-    provby = Municipality(slug="provby", name="Provby kommun")
-    db.session.add(provby)
-    db.session.commit()
-    municipalities.forget()
-    return provby
 
 
 def _get(client, base: str, path: str):
